@@ -1,0 +1,5 @@
+"""`python -m replywatch`."""
+
+from replywatch.cli.app import main
+
+main()

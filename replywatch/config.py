@@ -1,0 +1,330 @@
+"""Typed settings from replywatch.toml plus REPLYWATCH_* environment overrides; secrets by *_env / *_file."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from replywatch.errors import ConfigError
+
+DEFAULT_CONFIG = "replywatch.toml"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SECRET_KEYS = {"password", "auth_token", "api_secret", "client_secret", "refresh_token", "secret"}
+_HOURS_RE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Strict):
+    url: str = "sqlite:///replywatch.db"
+
+
+OpenHours = tuple[time, time] | None
+
+
+def parse_hours(day: str, text: str) -> OpenHours:
+    """`"09:00-20:00"` → (09:00, 20:00); `"closed"` → None. `24:00` means end of day."""
+    if text.strip().lower() == "closed":
+        return None
+    m = _HOURS_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"{day}: expected HH:MM-HH:MM or closed, got {text!r}")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    start = time(h1, m1)
+    end = time(23, 59, 59, 999999) if (h2, m2) == (24, 0) else time(h2, m2)
+    if end <= start:
+        raise ValueError(f"{day}: closing time must come after opening time in {text!r}")
+    return (start, end)
+
+
+class StoreConfig(_Strict):
+    name: str
+    timezone: str = "America/Chicago"
+    region: str = "US"
+    hours: dict[str, str] = Field(default_factory=lambda: {d: "09:00-20:00" for d in DAYS})
+    digest_recipients: list[str] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _valid_hours(cls, value: dict[str, str]) -> dict[str, str]:
+        for day, text in value.items():
+            if day not in DAYS:
+                raise ValueError(f"unknown day {day!r} (use {', '.join(DAYS)})")
+            parse_hours(day, text)
+        return value
+
+    def opening_hours(self) -> dict[int, OpenHours]:
+        """Weekday number (Monday 0) → open interval, closed days None; unlisted days closed."""
+        return {
+            i: parse_hours(d, self.hours[d]) if d in self.hours else None
+            for i, d in enumerate(DAYS)
+        }
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class AssociateConfig(_Strict):
+    name: str
+    store: str
+    emails: list[str] = Field(default_factory=list)
+    phones: list[str] = Field(default_factory=list)
+
+
+class _SecretMixin(_Strict):
+    """A secret is named by an environment variable (`*_env`) or a file (`*_file`), never inline."""
+
+    @staticmethod
+    def read_secret(label: str, env: str | None, file: str | None) -> str | None:
+        if env:
+            value = os.environ.get(env)
+            if value is None:
+                raise ConfigError(f"{label}_env: environment variable {env} is not set")
+            return value
+        if file:
+            try:
+                return Path(file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{label}_file: cannot read {file}: {exc.strerror}") from None
+        return None
+
+
+class ImapSourceConfig(_SecretMixin):
+    name: str
+    type: Literal["imap"]
+    host: str
+    port: int | None = None
+    tls: bool = True
+    starttls: bool = False
+    insecure: bool = False
+    username: str
+    password_env: str | None = None
+    password_file: str | None = None
+    folders: list[str] | None = None
+    interval: int = 60
+
+
+class TwilioSourceConfig(_SecretMixin):
+    name: str
+    type: Literal["twilio"]
+    account_sid: str
+    auth_token_env: str | None = None
+    auth_token_file: str | None = None
+    numbers: list[str] = Field(default_factory=list)
+    base_url: str = "https://api.twilio.com"
+    interval: int = 60
+
+
+class LocalMailSourceConfig(_Strict):
+    name: str
+    type: Literal["maildir", "mbox", "eml-dir"]
+    path: str
+    sent_folders: list[str] = Field(default_factory=lambda: ["Sent", "Sent Items", "Sent Messages"])
+    interval: int = 60
+
+
+class SmsCsvSourceConfig(_Strict):
+    name: str
+    type: Literal["sms-csv"]
+    path: str
+    store: str | None = None
+    interval: int = 300
+
+
+SourceConfig = Annotated[
+    ImapSourceConfig | TwilioSourceConfig | LocalMailSourceConfig | SmsCsvSourceConfig,
+    Field(discriminator="type"),
+]
+
+
+class SmtpConfig(_SecretMixin):
+    host: str = "localhost"
+    port: int = 587
+    starttls: bool = True
+    ssl: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    sender: str = "replywatch@localhost"
+    timeout: float = 30.0
+
+
+class DigestConfig(_Strict):
+    send_at: str = "MON 07:00"
+    baseline_weeks: int = 4
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+
+
+class MatchingConfig(_Strict):
+    lead_open_days: int = 90
+
+
+class Settings(_Strict):
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    stores: list[StoreConfig] = Field(default_factory=list)
+    associates: list[AssociateConfig] = Field(default_factory=list)
+    sources: list[SourceConfig] = Field(default_factory=list)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    rules_dir: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        store_names = [s.name for s in self.stores]
+        _unique("stores", store_names)
+        _unique("sources", [s.name for s in self.sources])
+        for i, a in enumerate(self.associates):
+            if a.store not in store_names:
+                raise ValueError(f"associates[{i}].store: no store named {a.store!r}")
+        for i, src in enumerate(self.sources):
+            store = getattr(src, "store", None)
+            if store is not None and store not in store_names:
+                raise ValueError(f"sources[{i}].store: no store named {store!r}")
+        return self
+
+    def store(self, name: str) -> StoreConfig:
+        for s in self.stores:
+            if s.name == name:
+                return s
+        raise ConfigError(f"no store named {name!r} in the configuration")
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise ConfigError(f"no source named {name!r} in the configuration")
+
+    @property
+    def default_store(self) -> StoreConfig | None:
+        return self.stores[0] if self.stores else None
+
+
+def _unique(label: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise ValueError(f"{label}: name {n!r} is used twice")
+        seen.add(n)
+
+
+def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
+    """REPLYWATCH_<TABLE>_<KEY> sets a key of a top-level table, e.g. REPLYWATCH_DATABASE_URL."""
+    for table in ("database", "digest", "matching"):
+        prefix = f"REPLYWATCH_{table.upper()}_"
+        for var, value in environ.items():
+            if var.startswith(prefix) and value != "":
+                key = var[len(prefix) :].lower()
+                data.setdefault(table, {})[key] = _coerce(value)
+    if environ.get("REPLYWATCH_RULES_DIR"):
+        data["rules_dir"] = environ["REPLYWATCH_RULES_DIR"]
+
+
+def _coerce(value: str) -> Any:
+    if value.isdigit():
+        return int(value)
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+def _reject_inline_secrets(data: Any, where: str = "") -> None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{where}.{key}" if where else str(key)
+            if key in _SECRET_KEYS:
+                raise ConfigError(
+                    f"{path}: secrets are never written in the file; use {key}_env or {key}_file"
+                )
+            _reject_inline_secrets(value, path)
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            _reject_inline_secrets(item, f"{where}[{i}]")
+
+
+def _describe(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _SOURCE_TAGS)]
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "missing key"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{path}: {msg}{more}" if path else f"{msg}{more}"
+
+
+_SOURCE_TAGS = {"imap", "twilio", "maildir", "mbox", "eml-dir", "sms-csv"}
+
+
+def settings_from_dict(data: dict[str, Any], origin: str = "config") -> Settings:
+    """Validate a parsed TOML document; a bad key gives a one-line ConfigError naming it."""
+    _reject_inline_secrets(data)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{origin}: {_describe(exc)}") from None
+
+
+def load_settings(
+    path: str | Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Read replywatch.toml (path, else $REPLYWATCH_CONFIG, else ./replywatch.toml)."""
+    env = dict(os.environ if environ is None else environ)
+    config_path = Path(path or env.get("REPLYWATCH_CONFIG") or DEFAULT_CONFIG)
+    try:
+        raw = config_path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{config_path}: configuration file not found (create one with `replywatch init`)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{config_path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_path}: not valid TOML: {exc}") from None
+    _env_overrides(data, env)
+    settings = settings_from_dict(data, str(config_path))
+    return _resolve_relative(settings, config_path.parent)
+
+
+def _resolve_relative(settings: Settings, base: Path) -> Settings:
+    """Paths in the file are relative to the file; a relative SQLite path too."""
+    updates: dict[str, Any] = {}
+    url = settings.database.url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rel = url.removeprefix("sqlite:///")
+        if rel and rel != ":memory:" and not rel.startswith("file:"):
+            updates["database"] = DatabaseConfig(url=f"sqlite:///{(base / rel).resolve()}")
+    sources = []
+    for src in settings.sources:
+        path = getattr(src, "path", None)
+        if path is not None and not Path(path).is_absolute():
+            src = src.model_copy(update={"path": str((base / path).resolve())})
+        sources.append(src)
+    updates["sources"] = sources
+    if settings.rules_dir and not Path(settings.rules_dir).is_absolute():
+        updates["rules_dir"] = str((base / settings.rules_dir).resolve())
+    return settings.model_copy(update=updates)

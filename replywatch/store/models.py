@@ -1,0 +1,246 @@
+"""Typed SQLAlchemy 2.0 models; nothing else lives here."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC on every backend, handed back timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Store(Base):
+    __tablename__ = "stores"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(8))
+
+
+class Associate(Base):
+    __tablename__ = "associates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+
+
+class AssociateIdentity(Base):
+    """An associate's normalized email or E.164 phone; a shared number may belong to several."""
+
+    __tablename__ = "associate_identities"
+    __table_args__ = (UniqueConstraint("associate_id", "kind", "value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    associate_id: Mapped[int] = mapped_column(ForeignKey("associates.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(String(320), index=True)
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_leads_store_received", "store_id", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str] = mapped_column(String(200))
+    external_id_source: Mapped[str | None] = mapped_column(String(200))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    associate_id: Mapped[int | None] = mapped_column(ForeignKey("associates.id"))
+    received_at: Mapped[datetime]
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    full_name: Mapped[str | None] = mapped_column(String(400))
+    vehicle: Mapped[str | None] = mapped_column(String(400))
+    origin_message_id: Mapped[int | None]  # the lead notice it came from (no FK: it may be purged)
+    # Contact state, derived from the lead's matched messages by replywatch.contact.
+    first_touch_at: Mapped[datetime | None]
+    contact_at: Mapped[datetime | None] = mapped_column(index=True)
+    contact_channel: Mapped[str | None] = mapped_column(String(8))
+    contact_message_id: Mapped[int | None]
+    time_to_contact_s: Mapped[int | None]
+    time_to_contact_business_s: Mapped[int | None]
+    first_response_s: Mapped[int | None]
+    first_response_business_s: Mapped[int | None]
+    opted_out_at: Mapped[datetime | None]
+
+    identities: Mapped[list[LeadIdentity]] = relationship(
+        back_populates="lead", cascade="all, delete-orphan"
+    )
+
+
+class LeadIdentity(Base):
+    """A lead's normalized email address or E.164 phone number: the exact-match index."""
+
+    __tablename__ = "lead_identities"
+    __table_args__ = (
+        UniqueConstraint("lead_id", "kind", "value"),
+        Index("ix_lead_identities_kind_value", "kind", "value"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(String(320))
+    lead: Mapped[Lead] = relationship(back_populates="identities")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str] = mapped_column(String(500))
+    channel: Mapped[str] = mapped_column(String(8))
+    direction: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(24))
+    rule: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime] = mapped_column(index=True)
+    sender: Mapped[str | None] = mapped_column(String(320))
+    sender_name: Mapped[str | None] = mapped_column(String(400))
+    subject: Mapped[str | None] = mapped_column(String(1000))
+    header_message_id: Mapped[str | None] = mapped_column(String(500), index=True)
+    is_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    snippet: Mapped[str | None] = mapped_column(Text)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    associate_id: Mapped[int | None] = mapped_column(ForeignKey("associates.id"))
+    position: Mapped[str | None] = mapped_column(String(1000))
+    ingested_at: Mapped[datetime]
+
+
+class MessageKey(Base):
+    """A normalized address of a message (from, reply_to, to, cc) or a message-id it refers to (ref).
+
+    Indexed by value so that a newly arrived lead or outbound message finds the messages it explains.
+    """
+
+    __tablename__ = "message_keys"
+    __table_args__ = (
+        UniqueConstraint("message_id", "role", "value"),
+        Index("ix_message_keys_value_role", "value", "role"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(12))
+    value: Mapped[str] = mapped_column(String(500))
+
+
+class Match(Base):
+    """The decision for one message: its lead (if any), score, named reasons and status."""
+
+    __tablename__ = "matches"
+    __table_args__ = (Index("ix_matches_lead_status", "lead_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    decided_by: Mapped[str] = mapped_column(String(20), default="auto")
+    decided_at: Mapped[datetime]
+
+
+class SourceCursor(Base):
+    """Where a source has got to, per key (a folder, a file); committed with the items it covers."""
+
+    __tablename__ = "source_cursors"
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class SourceState(Base):
+    """Health of a source as the last poll left it: shown by `replywatch status`."""
+
+    __tablename__ = "source_states"
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_success_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    items_total: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Quarantine(Base):
+    """An item that could not be processed, kept with its error and position: nothing is lost."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str] = mapped_column(String(500))
+    position: Mapped[str] = mapped_column(String(1000))
+    error: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class DigestRun(Base):
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("scope", "week_start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(200))  # a store's name, or "group" for the roll-up
+    week_start: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class FunnelEvent(Base):
+    __tablename__ = "funnel_events"
+    __table_args__ = (UniqueConstraint("lead_id", "event", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
