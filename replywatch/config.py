@@ -73,10 +73,7 @@ class StoreConfig(_Strict):
 
     def opening_hours(self) -> dict[int, OpenHours]:
         """Weekday number (Monday 0) → open interval, closed days None; unlisted days closed."""
-        return {
-            i: parse_hours(d, self.hours[d]) if d in self.hours else None
-            for i, d in enumerate(DAYS)
-        }
+        return {i: parse_hours(d, self.hours[d]) if d in self.hours else None for i, d in enumerate(DAYS)}
 
     @property
     def zone(self) -> ZoneInfo:
@@ -287,9 +284,7 @@ def settings_from_dict(data: dict[str, Any], origin: str = "config") -> Settings
         raise ConfigError(f"{origin}: {_describe(exc)}") from None
 
 
-def load_settings(
-    path: str | Path | None = None, environ: dict[str, str] | None = None
-) -> Settings:
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read replywatch.toml (path, else $REPLYWATCH_CONFIG, else ./replywatch.toml)."""
     env = dict(os.environ if environ is None else environ)
     config_path = Path(path or env.get("REPLYWATCH_CONFIG") or DEFAULT_CONFIG)

@@ -37,9 +37,7 @@ def make_engine(url: str) -> Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
-    raise ConfigError(
-        f"database.url: use sqlite:/// or postgresql+psycopg://, not {parsed.drivername}"
-    )
+    raise ConfigError(f"database.url: use sqlite:/// or postgresql+psycopg://, not {parsed.drivername}")
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -68,9 +66,7 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(
-        alembic_config(create_engine("sqlite://"))
-    ).get_current_head()
+    return ScriptDirectory.from_config(alembic_config(create_engine("sqlite://"))).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:

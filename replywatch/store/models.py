@@ -110,9 +110,7 @@ class Lead(Base):
     first_response_business_s: Mapped[int | None]
     opted_out_at: Mapped[datetime | None]
 
-    identities: Mapped[list[LeadIdentity]] = relationship(
-        back_populates="lead", cascade="all, delete-orphan"
-    )
+    identities: Mapped[list[LeadIdentity]] = relationship(back_populates="lead", cascade="all, delete-orphan")
 
 
 class LeadIdentity(Base):
@@ -176,9 +174,7 @@ class Match(Base):
     __tablename__ = "matches"
     __table_args__ = (Index("ix_matches_lead_status", "lead_id", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[int] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
-    )
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(12), index=True)
     score: Mapped[float] = mapped_column(Float, default=0.0)

@@ -77,9 +77,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("store_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["store_id"], ["stores.id"], name=op.f("fk_associates_store_id_stores")
-        ),
+        sa.ForeignKeyConstraint(["store_id"], ["stores.id"], name=op.f("fk_associates_store_id_stores")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_associates")),
         sa.UniqueConstraint("name", name=op.f("uq_associates_name")),
     )
@@ -163,9 +161,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["associate_id"], ["associates.id"], name=op.f("fk_messages_associate_id_associates")
         ),
-        sa.ForeignKeyConstraint(
-            ["store_id"], ["stores.id"], name=op.f("fk_messages_store_id_stores")
-        ),
+        sa.ForeignKeyConstraint(["store_id"], ["stores.id"], name=op.f("fk_messages_store_id_stores")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
         sa.UniqueConstraint("source", "external_id", name=op.f("uq_messages_source_external_id")),
     )
@@ -188,9 +184,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_funnel_events")),
-        sa.UniqueConstraint(
-            "lead_id", "event", "at", name=op.f("uq_funnel_events_lead_id_event_at")
-        ),
+        sa.UniqueConstraint("lead_id", "event", "at", name=op.f("uq_funnel_events_lead_id_event_at")),
     )
     op.create_table(
         "lead_identities",
@@ -205,9 +199,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lead_identities")),
-        sa.UniqueConstraint(
-            "lead_id", "kind", "value", name=op.f("uq_lead_identities_lead_id_kind_value")
-        ),
+        sa.UniqueConstraint("lead_id", "kind", "value", name=op.f("uq_lead_identities_lead_id_kind_value")),
     )
     with op.batch_alter_table("lead_identities", schema=None) as batch_op:
         batch_op.create_index("ix_lead_identities_kind_value", ["kind", "value"], unique=False)

@@ -1,0 +1,78 @@
+"""Gives each parsed email or SMS its kind (human, bounce, opt_out, …) by the first matching rule."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, ParsedEmail, ParsedSms
+from replywatch.rules import BODY_LIMIT, MessageView, RuleSet, sms_keyword
+
+HUMAN = "human"
+DEFAULT_RULE = "default"
+_REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w.-]+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """A message's kind and the rule that decided it ("default" when none matched)."""
+
+    kind: str
+    rule: str
+
+
+DEFAULT = Classification(HUMAN, DEFAULT_RULE)
+
+
+def classify_email(email: ParsedEmail, rules: RuleSet) -> Classification:
+    """The kind of one email under `rules`; human when no rule matches."""
+    return _decide(email_view(email), rules)
+
+
+def classify_sms(sms: ParsedSms, rules: RuleSet) -> Classification:
+    """The kind of one SMS under `rules`; human when no rule matches."""
+    return _decide(sms_view(sms), rules)
+
+
+def _decide(view: MessageView, rules: RuleSet) -> Classification:
+    rule = rules.first_match(view)
+    return DEFAULT if rule is None else Classification(rule.kind, rule.name)
+
+
+def email_view(email: ParsedEmail) -> MessageView:
+    """What the rule conditions read of an email."""
+    content_type, report_type = _content_type(email)
+    return MessageView(
+        channel=CHANNEL_EMAIL,
+        subject=email.subject,
+        sender=email.sender.address if email.sender else "",
+        body=(email.text or email.html)[:BODY_LIMIT],
+        content_type=content_type,
+        report_type=report_type,
+        headers=email.headers,
+        attachment_types=tuple(_mime_type(attachment.content_type) for attachment in email.attachments),
+        attachment_texts=tuple(
+            attachment.payload[:BODY_LIMIT].decode("utf-8", "replace")
+            for attachment in email.attachments
+            if attachment.payload
+        ),
+    )
+
+
+def sms_view(sms: ParsedSms) -> MessageView:
+    """What the rule conditions read of an SMS."""
+    return MessageView(
+        channel=CHANNEL_SMS, sender=sms.sender, body=sms.body[:BODY_LIMIT], keyword=sms_keyword(sms.body)
+    )
+
+
+def _mime_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _content_type(email: ParsedEmail) -> tuple[str, str]:
+    """MIME type and report-type; the raw header is the fallback when the parser dropped the parameter."""
+    raw = email.headers.get("content-type") or [""]
+    mime_type = _mime_type(email.content_type or raw[0])
+    found = _REPORT_TYPE.search(email.content_type) or _REPORT_TYPE.search(raw[0])
+    return mime_type, found.group(1).lower() if found else ""

@@ -1,0 +1,80 @@
+"""`leads import` and `contacts export`: lead files in, one row per lead out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from replywatch.cli.context import console, runtime
+from replywatch.clock import now
+from replywatch.directory import Directory
+from replywatch.errors import ReplywatchError
+from replywatch.export import contact_rows, write_csv, write_json
+from replywatch.leads import add_leads, refresh_contacts
+from replywatch.parse.adf import parse_adf
+from replywatch.parse.leads_csv import read_leads_file
+from replywatch.parse.types import LeadRecord
+
+leads_app = typer.Typer(help="Leads.", no_args_is_help=True)
+contacts_app = typer.Typer(help="Contact outcomes.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(leads_app, name="leads")
+    app.add_typer(contacts_app, name="contacts")
+    leads_app.command("import")(leads_import)
+    contacts_app.command("export")(contacts_export)
+
+
+def _read_lead_file(path: Path) -> list[LeadRecord]:
+    if not path.is_file():
+        raise ReplywatchError(f"{path}: no such file")
+    if path.suffix.lower() in (".xml", ".adf"):
+        return parse_adf(path.read_bytes(), default_source=path.stem)
+    return read_leads_file(path)
+
+
+def leads_import(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="Leads CSV or ADF/XML file(s)."),
+) -> None:
+    """Import leads; a file with a bad row is refused whole, naming the line and column."""
+    rt = runtime(ctx)
+    records = [r for f in files for r in _read_lead_file(f)]
+    with rt.sessions() as session, session.begin():
+        directory = Directory(session, rt.settings)
+        new_ids, affected = add_leads(
+            session,
+            directory,
+            records,
+            fallback_received_at=None,
+            default_store=None,
+            origin_message_id=None,
+            open_days=rt.settings.matching.lead_open_days,
+            now=now(),
+        )
+        refresh_contacts(session, directory, affected)
+    known = len(records) - len(new_ids)
+    console.print(f"imported {len(new_ids)} new leads" + (f" ({known} already known)" if known else ""))
+
+
+def contacts_export(
+    ctx: typer.Context,
+    format: str = typer.Option("csv", "--format", help="csv or json."),
+    out: Path | None = typer.Option(None, "--out", help="File to write (default: standard output)."),
+) -> None:
+    """One row per lead: received, first touch, contact and time-to-contact, opt-out, pending review."""
+    if format not in ("csv", "json"):
+        raise ReplywatchError(f"--format must be csv or json, not {format!r}")
+    rt = runtime(ctx)
+    writer = write_csv if format == "csv" else write_json
+    with rt.sessions() as session:
+        rows = contact_rows(session)
+        if out is None:
+            writer(rows, sys.stdout)
+            return
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            count = writer(rows, fh)
+    console.print(f"wrote {count} leads to {out}", highlight=False)

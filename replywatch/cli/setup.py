@@ -1,0 +1,99 @@
+"""`init`, `db upgrade`, `rules check` and `demo`: getting a dealership set up."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import typer
+
+from replywatch.cli.context import console, err_console, runtime
+from replywatch.cli.summary import print_summary
+from replywatch.config import load_settings
+from replywatch.errors import ReplywatchError
+from replywatch.pipeline import Pipeline
+from replywatch.rules import check_rules, default_rules_dir, load_rules
+from replywatch.sources.factory import build_source
+from replywatch.starter import STARTER_CONFIG
+from replywatch.store import db
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+rules_app = typer.Typer(help="Classification rules.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(demo)
+    app.add_typer(db_app, name="db")
+    app.add_typer(rules_app, name="rules")
+    db_app.command("upgrade")(db_upgrade)
+    rules_app.command("check")(rules_check)
+
+
+def init(
+    directory: Path = typer.Argument(Path("."), help="Where to write replywatch.toml and rules/."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing replywatch.toml."),
+) -> None:
+    """Write a commented starter replywatch.toml and the default rules/."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "replywatch.toml"
+    if config.exists() and not force:
+        raise ReplywatchError(f"{config} already exists (use --force to overwrite)")
+    config.write_text(STARTER_CONFIG, encoding="utf-8")
+    rules = directory / "rules"
+    rules.mkdir(exist_ok=True)
+    for src in sorted(default_rules_dir().glob("*.toml")):
+        if not (rules / src.name).exists():
+            shutil.copyfile(src, rules / src.name)
+    console.print(f"wrote {config} and {rules}/ — edit the stores, associates and sources, then run:")
+    console.print(f"  replywatch --config {config} poll --once")
+
+
+def db_upgrade(ctx: typer.Context) -> None:
+    """Upgrade the database schema to the current version (also done on first use)."""
+    rt = runtime(ctx)
+    engine = db.make_engine(rt.settings.database.url)
+    db.upgrade(engine)
+    console.print(f"database at revision {db.current_revision(engine)}")
+
+
+def rules_check(
+    ctx: typer.Context,
+    directory: Path | None = typer.Argument(None, help="Rules folder (default: the configured one)."),
+) -> None:
+    """Validate rules/*.toml; exits non-zero with file:line for each error."""
+    folder = directory or runtime(ctx).rules_dir()
+    errors = check_rules(folder)
+    for line in errors:
+        err_console.print(line, highlight=False, soft_wrap=True)
+    if errors:
+        raise typer.Exit(1)
+    console.print(f"{folder}: {len(load_rules(folder).rules)} rules, all valid")
+
+
+def demo(
+    directory: Path = typer.Option(Path("demo"), "--dir", help="Folder for the sample dealership."),
+    seed: int = typer.Option(7, help="Random seed of the sample data."),
+) -> None:
+    """Build a sample dealership (Maildir, SMS CSV, config), run the pipeline on SQLite, show contact."""
+    from replywatch.demo_data import write_sample_dealership
+    from replywatch.store.db import open_database
+
+    began = time.monotonic()
+    if directory.exists():
+        shutil.rmtree(directory)
+    sample = write_sample_dealership(directory, seed=seed)
+    settings = load_settings(sample.config_path)
+    _, sessions = open_database(settings.database.url)
+    pipeline = Pipeline(sessions, settings, load_rules(default_rules_dir()))
+    for cfg in settings.sources:
+        result = pipeline.poll(build_source(cfg))
+        counts = f"{result.stored} items stored, {result.leads} leads, {result.quarantined} quarantined"
+        console.print(f"{cfg.name}: {counts}")
+    with sessions() as session:
+        print_summary(session)
+    console.print(
+        f"sample dealership in {directory}/ (config {sample.config_path}); {time.monotonic() - began:.1f} s"
+    )
+    console.print(f"try: replywatch --config {sample.config_path} contacts export")

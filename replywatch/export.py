@@ -1,0 +1,97 @@
+"""`contacts export`: one row per lead with exactly the columns of the contract in ARCHITECTURE.md."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
+
+from replywatch.clock import iso_z
+from replywatch.store.models import Associate, Lead, Match, Store
+
+COLUMNS = (
+    "lead_id",
+    "store",
+    "source",
+    "associate",
+    "received_at",
+    "first_touch_at",
+    "contacted",
+    "contact_at",
+    "contact_channel",
+    "time_to_contact_s",
+    "time_to_contact_business_s",
+    "opted_out",
+    "pending_review",
+)
+
+
+def contact_rows(session: Session) -> Iterator[dict[str, str]]:
+    """Leads in received order, streamed from one query."""
+    pending = exists().where(Match.lead_id == Lead.id, Match.status == "review")
+    assoc = aliased(Associate)
+    stmt = (
+        select(Lead, Store.name, assoc.name, pending.label("pending"))
+        .outerjoin(Store, Store.id == Lead.store_id)
+        .outerjoin(assoc, assoc.id == Lead.associate_id)
+        .order_by(Lead.received_at, Lead.id)
+    )
+    for lead, store, associate, is_pending in session.execute(stmt).yield_per(1000):
+        yield _row(lead, store, associate, bool(is_pending))
+
+
+def _row(lead: Lead, store: str | None, associate: str | None, pending: bool) -> dict[str, str]:
+    return {
+        "lead_id": lead.external_id,
+        "store": store or "",
+        "source": lead.source,
+        "associate": associate or "",
+        "received_at": iso_z(lead.received_at),
+        "first_touch_at": iso_z(lead.first_touch_at),
+        "contacted": "Y" if lead.contact_at else "N",
+        "contact_at": iso_z(lead.contact_at),
+        "contact_channel": lead.contact_channel or "",
+        "time_to_contact_s": _num(lead.time_to_contact_s),
+        "time_to_contact_business_s": _num(lead.time_to_contact_business_s),
+        "opted_out": "Y" if lead.opted_out_at else "N",
+        "pending_review": "Y" if pending else "N",
+    }
+
+
+def _num(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def write_csv(rows: Iterator[dict[str, str]], out: io.TextIOBase | Any) -> int:
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+def write_json(rows: Iterator[dict[str, str]], out: io.TextIOBase | Any) -> int:
+    """A JSON array; empty values are null, counts are numbers, flags stay Y/N as in the CSV."""
+    items = [_typed(r) for r in rows]
+    json.dump(items, out, indent=2)
+    out.write("\n")
+    return len(items)
+
+
+def _typed(row: dict[str, str]) -> dict[str, object]:
+    typed: dict[str, object] = {}
+    for key, value in row.items():
+        if value == "":
+            typed[key] = None
+        elif key.endswith("_s"):
+            typed[key] = int(value)
+        else:
+            typed[key] = value
+    return typed

@@ -1,0 +1,121 @@
+"""Adding leads (from ADF notices or a CSV import) and keeping each lead's contact state current."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from replywatch.clock import as_utc
+from replywatch.contact import MessageFact, contact_state
+from replywatch.directory import Directory
+from replywatch.match.link import rematch_for_identities
+from replywatch.match.normalize import normalize_email, normalize_phone
+from replywatch.parse.types import LeadRecord
+from replywatch.store import repo
+from replywatch.store.models import Lead, LeadIdentity, Message
+
+_REMATCH_SLACK_DAYS = 1
+
+
+def add_leads(
+    session: Session,
+    directory: Directory,
+    records: Iterable[LeadRecord],
+    *,
+    fallback_received_at: datetime | None,
+    default_store: str | None,
+    origin_message_id: int | None,
+    open_days: int,
+    now: datetime,
+) -> tuple[list[int], set[int]]:
+    """Store new leads (a lead already known by source and id is left as it is) and re-match the
+    messages they explain. Returns (new lead ids, leads whose contact state must be recomputed)."""
+    new_ids: list[int] = []
+    affected: set[int] = set()
+    for record in records:
+        if _exists(session, record):
+            continue
+        lead = _new_lead(directory, record, fallback_received_at, default_store, origin_message_id)
+        session.add(lead)
+        session.flush()
+        new_ids.append(lead.id)
+        affected.add(lead.id)
+        values = [i.value for i in lead.identities]
+        since = lead.received_at - timedelta(days=_REMATCH_SLACK_DAYS)
+        affected |= rematch_for_identities(session, values, since, open_days, now)
+    return new_ids, affected
+
+
+def _exists(session: Session, record: LeadRecord) -> bool:
+    stmt = select(Lead.id).where(Lead.source == record.source, Lead.external_id == record.external_id)
+    return session.scalar(stmt) is not None
+
+
+def _new_lead(
+    directory: Directory,
+    record: LeadRecord,
+    fallback: datetime | None,
+    default_store: str | None,
+    origin_message_id: int | None,
+) -> Lead:
+    store = directory.store(record.store) or directory.store(default_store) or directory.default_store
+    received = record.received_at or fallback
+    if received is None:
+        raise ValueError(f"lead {record.external_id}: no received time")
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=store.zone) if store else as_utc(received)
+    lead = Lead(
+        source=record.source,
+        external_id=record.external_id,
+        external_id_source=record.external_id_source,
+        store_id=store.id if store else None,
+        associate_id=directory.associate_names.get(record.associate.casefold()) if record.associate else None,
+        received_at=as_utc(received),
+        first_name=record.first_name,
+        last_name=record.last_name,
+        full_name=record.full_name or " ".join(n for n in (record.first_name, record.last_name) if n) or None,
+        vehicle=record.vehicle,
+        origin_message_id=origin_message_id,
+    )
+    region = store.region if store else "US"
+    values = {("email", e) for e in map(normalize_email, record.emails) if e}
+    values |= {("phone", p) for p in (normalize_phone(x, region) for x in record.phones) if p}
+    lead.identities = [LeadIdentity(kind=k, value=v) for k, v in sorted(values)]
+    return lead
+
+
+def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[int]) -> None:
+    """Recompute the contact state of these leads from their matched messages."""
+    for lead in repo.leads_by_ids(session, sorted(set(lead_ids))):
+        messages = repo.matched_messages(session, lead.id)
+        state = contact_state(lead.received_at, map(_fact, messages), directory.hours(lead.store_id))
+        lead.first_touch_at, lead.contact_at = state.first_touch_at, state.contact_at
+        lead.contact_channel, lead.contact_message_id = state.contact_channel, state.contact_message_id
+        lead.time_to_contact_s = state.time_to_contact_s
+        lead.time_to_contact_business_s = state.time_to_contact_business_s
+        lead.first_response_s = state.first_response_s
+        lead.first_response_business_s = state.first_response_business_s
+        lead.opted_out_at = state.opted_out_at
+        if lead.associate_id is None:
+            lead.associate_id = _first_toucher(messages, state.first_touch_at)
+
+
+def _fact(message: Message) -> MessageFact:
+    return MessageFact(
+        id=message.id,
+        sent_at=message.sent_at,
+        direction=message.direction,
+        kind=message.kind,
+        channel=message.channel,
+        is_reply=message.is_reply,
+    )
+
+
+def _first_toucher(messages: list[Message], first_touch_at: datetime | None) -> int | None:
+    for m in sorted(messages, key=lambda m: (m.sent_at, m.id)):
+        if m.sent_at == first_touch_at and m.associate_id is not None:
+            return m.associate_id
+    return None

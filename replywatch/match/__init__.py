@@ -1,0 +1,1 @@
+"""Matching messages to leads: normalization, candidate look-ups, scoring and the decision."""

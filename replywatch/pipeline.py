@@ -1,0 +1,145 @@
+"""RawItems end to end: parse, classify, match, store; batched commits that carry the source's cursor.
+
+One transaction per batch; each item inside a savepoint, so a failing item is quarantined with its
+error and position while the rest of the batch and the cursor commit together.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from replywatch.clock import now as clock_now
+from replywatch.config import Settings
+from replywatch.directory import Directory
+from replywatch.errors import ReplywatchError, SourceError
+from replywatch.ingest import Ingest
+from replywatch.leads import refresh_contacts
+from replywatch.rules import RuleSet
+from replywatch.sources.base import RawItem, Source
+from replywatch.store import repo
+from replywatch.store.models import Quarantine
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 200
+
+
+@dataclass
+class PollResult:
+    source: str
+    seen: int = 0
+    stored: int = 0
+    quarantined: int = 0
+    leads: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+ProgressFn = Callable[[PollResult], None]
+
+
+class Pipeline:
+    """Runs sources into the store. Built once per run with the settings and rules it applies."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        rules: RuleSet,
+        now: Callable[[], datetime] = clock_now,
+    ) -> None:
+        self.sessions, self.settings, self.rules, self.now = sessions, settings, rules, now
+
+    def poll(self, source: Source, progress: ProgressFn | None = None) -> PollResult:
+        """Read the source until caught up. Source errors are recorded on the source and re-raised."""
+        result = PollResult(source.name)
+        with self.sessions() as session, session.begin():
+            directory = Directory(session, self.settings)
+            cursors = repo.cursors(session, source.name)
+        try:
+            for batch in _batches(source.items(cursors), BATCH_SIZE):
+                self._store_batch(source.name, directory, batch, result)
+                if progress:
+                    progress(result)
+        except SourceError as exc:
+            self._record_health(source.name, result, str(exc))
+            raise
+        self._record_health(source.name, result, None)
+        return result
+
+    def _store_batch(
+        self, source: str, directory: Directory, batch: list[RawItem], result: PollResult
+    ) -> None:
+        with self.sessions() as session, session.begin():
+            ingest = Ingest(session, directory, self.rules, self.settings.matching.lead_open_days, self.now())
+            known = repo.known_external_ids(session, source, [i.external_id for i in batch])
+            latest: dict[str, str] = {}
+            for item in batch:
+                result.seen += 1
+                if item.cursor:
+                    latest[item.cursor[0]] = item.cursor[1]
+                if item.external_id in known:
+                    continue
+                known.add(item.external_id)
+                self._store_item(session, ingest, item, result)
+            refresh_contacts(session, directory, ingest.affected_leads)
+            for key, value in latest.items():
+                repo.save_cursor(session, source, key, value, self.now())
+
+    def _store_item(self, session: Session, ingest: Ingest, item: RawItem, result: PollResult) -> None:
+        try:
+            with session.begin_nested():
+                result.leads += ingest.item(item)
+            result.stored += 1
+        except (OperationalError, InterfaceError):
+            raise  # the database itself failed: the whole batch rolls back and is retried later
+        except Exception as exc:  # one bad item must never block the source: keep it, with why
+            reason = str(exc) if isinstance(exc, ReplywatchError) else f"{type(exc).__name__}: {exc}"
+            log.warning("quarantined %s: %s", item.position, reason)
+            with session.begin_nested():
+                session.add(_quarantine(item, reason, self.now()))
+            result.quarantined += 1
+            result.errors.append(f"{item.position}: {reason}")
+
+    def _record_health(self, source: str, result: PollResult, error: str | None) -> None:
+        with self.sessions() as session, session.begin():
+            state = repo.source_state(session, source)
+            state.last_attempt_at = self.now()
+            state.items_total = (state.items_total or 0) + result.stored
+            if error is None:
+                state.last_success_at, state.consecutive_failures, state.last_error = self.now(), 0, None
+            else:
+                state.consecutive_failures = (state.consecutive_failures or 0) + 1
+                state.last_error = error
+
+
+def _quarantine(item: RawItem, reason: str, now: datetime) -> Quarantine:
+    payload = item.payload
+    raw = payload if isinstance(payload, bytes) else _row_text(payload)
+    return Quarantine(
+        source=item.source,
+        external_id=item.external_id,
+        position=item.position[:1000],
+        error=reason,
+        raw=raw,
+        created_at=now,
+    )
+
+
+def _row_text(row: Mapping[str, str]) -> bytes:
+    return repr({k: v for k, v in row.items() if not k.startswith("__")}).encode("utf-8")
+
+
+def _batches(items: Iterator[RawItem], size: int) -> Iterator[list[RawItem]]:
+    batch: list[RawItem] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,47 @@
+"""The Source protocol, the RawItem it yields, and cursor helpers shared by file-based sources."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from replywatch.parse.types import CHANNEL_EMAIL
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One unparsed item. `cursor` is the (key, value) to commit together with the item."""
+
+    source: str
+    external_id: str
+    position: str  # where a person finds it: a file path, "file.csv:12", "INBOX uid 42"
+    payload: bytes | Mapping[str, str]
+    channel: str = CHANNEL_EMAIL
+    in_sent_folder: bool = False
+    fallback_date: datetime | None = None
+    cursor: tuple[str, str] | None = None
+
+
+class Source(Protocol):
+    """A place replywatch reads from. `items` yields what lies beyond the cursors, oldest first."""
+
+    name: str
+
+    def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]: ...
+
+
+def dump_cursor(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def load_cursor(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
