@@ -11,9 +11,16 @@ url = "sqlite:///replywatch.db"          # or postgresql+psycopg://user@host/db
 name = "Main Street Honda"
 timezone = "America/Chicago"
 region = "US"                             # default region for phone numbers
-hours = { mon = "09:00-20:00", tue = "09:00-20:00", wed = "09:00-20:00", thu = "09:00-20:00",
-          fri = "09:00-20:00", sat = "09:00-18:00", sun = "closed" }
 digest_recipients = ["gm@mainstreethonda.example"]
+
+[stores.hours]                            # store-local opening hours: "HH:MM-HH:MM" or "closed"
+mon = "09:00-20:00"
+tue = "09:00-20:00"
+wed = "09:00-20:00"
+thu = "09:00-20:00"
+fri = "09:00-20:00"
+sat = "09:00-18:00"
+sun = "closed"
 
 [[associates]]
 name = "Dana Lee"

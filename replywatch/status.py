@@ -37,4 +37,8 @@ def source_health(session: Session, source_names: list[str], now: datetime) -> d
         "contacted": session.scalar(select(func.count()).where(Lead.contact_at.is_not(None))) or 0,
         "review_backlog": session.scalar(select(func.count()).where(Match.status == "review")) or 0,
         "quarantined": session.scalar(select(func.count()).select_from(Quarantine)) or 0,
+        "recent_quarantine": [
+            {"source": q.source, "position": q.position, "error": q.error, "at": iso_z(q.created_at)}
+            for q in session.scalars(select(Quarantine).order_by(Quarantine.id.desc()).limit(10))
+        ],
     }

@@ -14,8 +14,9 @@ from replywatch.config import DEFAULT_CONFIG, Settings, load_settings
 from replywatch.rules import RuleSet, default_rules_dir, load_rules
 from replywatch.store.db import open_database
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: long lines (paths, errors) stay whole when output goes to a file or another program.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass
@@ -44,7 +45,9 @@ class Runtime:
         return self._db[0]
 
     def rules_dir(self) -> Path:
-        if self.settings.rules_dir:
+        """The configured rules folder, else rules/ beside the config file, else the shipped defaults."""
+        has_config = self.config_path is not None and self.config_path.exists()
+        if has_config and self.settings.rules_dir:
             return Path(self.settings.rules_dir)
         beside = Path(self.config_path or DEFAULT_CONFIG).resolve().parent / "rules"
         return beside if beside.is_dir() else default_rules_dir()

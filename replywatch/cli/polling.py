@@ -127,3 +127,5 @@ def _print_status(report: dict[str, object]) -> None:
         f"leads: {report['leads']}, contacted: {report['contacted']}, "
         f"review backlog: {report['review_backlog']}, quarantined: {report['quarantined']}"
     )
+    for q in report["recent_quarantine"]:  # type: ignore[attr-defined]
+        console.print(f"  quarantined {q['at']} {q['position']}: {q['error']}", highlight=False)

@@ -55,7 +55,8 @@ def db_upgrade(ctx: typer.Context) -> None:
     rt = runtime(ctx)
     engine = db.make_engine(rt.settings.database.url)
     db.upgrade(engine)
-    console.print(f"database at revision {db.current_revision(engine)}")
+    with db.reachable(engine):
+        console.print(f"database at revision {db.current_revision(engine)}")
 
 
 def rules_check(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,19 +76,27 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@contextmanager
+def reachable(engine: Engine) -> Iterator[None]:
+    """A database that cannot be reached is one line naming it, password hidden."""
+    try:
+        yield
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+        url = engine.url.render_as_string(hide_password=True)
+        raise ReplywatchError(f"cannot open database {url}: {reason}") from None
+
+
 def upgrade(engine: Engine) -> None:
     """Alembic upgrade to head (`replywatch db upgrade`)."""
-    command.upgrade(alembic_config(engine), "head")
+    with reachable(engine):
+        command.upgrade(alembic_config(engine), "head")
 
 
 def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
     """Connect, bring an empty or older database up to the current schema, hand back a session factory."""
     engine = make_engine(url)
-    try:
+    with reachable(engine):
         if current_revision(engine) != head_revision():
             upgrade(engine)
-    except OperationalError as exc:
-        raise ReplywatchError(
-            f"cannot open database {redact_url(url)}: {str(exc.orig).strip().splitlines()[0]}"
-        ) from None
     return engine, sessionmaker(engine, expire_on_commit=False)
