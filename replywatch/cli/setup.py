@@ -82,8 +82,7 @@ def demo(
     from replywatch.store.db import open_database
 
     began = time.monotonic()
-    if directory.exists():
-        shutil.rmtree(directory)
+    _clear_previous_demo(directory)
     sample = write_sample_dealership(directory, seed=seed)
     settings = load_settings(sample.config_path)
     _, sessions = open_database(settings.database.url)
@@ -98,3 +97,13 @@ def demo(
         f"sample dealership in {directory}/ (config {sample.config_path}); {time.monotonic() - began:.1f} s"
     )
     console.print(f"try: replywatch --config {sample.config_path} contacts export")
+
+
+def _clear_previous_demo(directory: Path) -> None:
+    """A previous demo's database is removed (the generator rewrites its mail); anything else is refused."""
+    if not directory.exists() or not any(directory.iterdir()):
+        return
+    if not (directory / "replywatch.toml").exists() or not (directory / "mail").is_dir():
+        raise ReplywatchError(f"{directory} is not empty and holds no earlier demo; choose another --dir")
+    for leftover in directory.glob("replywatch.db*"):
+        leftover.unlink()
