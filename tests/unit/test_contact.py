@@ -136,6 +136,15 @@ def test_opt_in_clears_an_earlier_opt_out() -> None:
     assert result.opted_out_at is None
 
 
+def test_yes_to_our_text_is_contact() -> None:
+    # Given our text "still interested?" and the customer's "YES", which the rules call opt_in
+    answer = inbound(30, "opt_in", "sms")
+    # When decided
+    result = state(outbound(10, "sms"), answer)
+    # Then it is a person answering: contact by SMS
+    assert (result.contact_message_id, result.contact_channel) == (answer.id, "sms")
+
+
 def test_opt_out_after_opt_in_counts_again_with_the_latest_time() -> None:
     messages = (inbound(20, "opt_out", "sms"), inbound(40, "opt_in", "sms"), inbound(60, "opt_out", "sms"))
     assert state(*messages).opted_out_at == at(60)
