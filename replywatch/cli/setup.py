@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def demo(
     console.print(
         f"sample dealership in {directory}/ (config {sample.config_path}); {time.monotonic() - began:.1f} s"
     )
-    console.print(f"try: replywatch --config {sample.config_path} contacts export")
+    console.print(f"try: {_invocation()} --config {sample.config_path} contacts export", highlight=False)
 
 
 def _clear_previous_demo(directory: Path) -> None:
@@ -107,3 +108,14 @@ def _clear_previous_demo(directory: Path) -> None:
         raise ReplywatchError(f"{directory} is not empty and holds no earlier demo; choose another --dir")
     for leftover in directory.glob("replywatch.db*"):
         leftover.unlink()
+
+
+def _invocation() -> str:
+    """How the user can call replywatch again: by name when it is on PATH, else by its path."""
+    program = Path(sys.argv[0])
+    if shutil.which("replywatch") or program.name != "replywatch":
+        return "replywatch"
+    try:
+        return str(program.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(program)

@@ -1,0 +1,75 @@
+"""The schema: migrations build exactly the models, upgrades are idempotent, uniqueness holds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+
+from replywatch.store import db
+from replywatch.store.models import Base, Lead, Message
+
+
+def test_migrations_build_the_models_schema(db_url: str) -> None:
+    # Given an empty database opened for the first time (upgraded automatically)
+    engine, _ = db.open_database(db_url)
+    # Then the migrated schema has no difference from the models
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert db.current_revision(engine) == db.head_revision()
+    assert {"leads", "lead_identities", "messages", "matches", "quarantine"} <= set(
+        inspect(engine).get_table_names()
+    )
+
+
+def test_upgrade_twice_changes_nothing(db_url: str) -> None:
+    engine, _ = db.open_database(db_url)
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision()
+
+
+def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: object) -> None:
+    engine, _ = db.open_database(f"sqlite:///{tmp_path}/x.db")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_a_lead_and_a_message_are_stored_once_per_source_and_id(db_url: str) -> None:
+    _, sessions = db.open_database(db_url)
+    when = datetime(2026, 11, 2, 15, tzinfo=UTC)
+    with sessions() as session, session.begin():
+        session.add(Lead(source="AutoTrader", external_id="L1", received_at=when))
+    with pytest.raises(IntegrityError), sessions() as session, session.begin():
+        session.add(Lead(source="AutoTrader", external_id="L1", received_at=when))
+    message = {
+        "source": "inbox",
+        "external_id": "INBOX/1",
+        "channel": "email",
+        "direction": "inbound",
+        "kind": "human",
+        "sent_at": when,
+        "ingested_at": when,
+    }
+    with sessions() as session, session.begin():
+        session.add(Message(**message))
+    with pytest.raises(IntegrityError), sessions() as session, session.begin():
+        session.add(Message(**message))
+
+
+def test_times_come_back_as_utc_whatever_zone_went_in(db_url: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    _, sessions = db.open_database(db_url)
+    local = datetime(2026, 11, 2, 9, 0, tzinfo=ZoneInfo("America/Chicago"))
+    with sessions() as session, session.begin():
+        session.add(Lead(source="Web", external_id="Z", received_at=local))
+    with sessions() as session:
+        lead = session.query(Lead).one()
+    assert lead.received_at == datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    assert lead.received_at.tzinfo is UTC
