@@ -31,6 +31,10 @@ class RulesError(ReplywatchError):
     """A rules file is invalid; the message names file and line."""
 
 
+class StoreError(ReplywatchError):
+    """The database failed mid-work (connection lost, disk full); nothing uncommitted was kept."""
+
+
 class SourceError(ReplywatchError):
     """A source could not be read."""
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from replywatch.clock import as_utc
+from replywatch.config import Settings
 from replywatch.contact import MessageFact, contact_state
 from replywatch.directory import Directory
 from replywatch.match.link import rematch_for_identities
@@ -85,6 +86,27 @@ def _new_lead(
     values |= {("phone", p) for p in (normalize_phone(x, region) for x in record.phones) if p}
     lead.identities = [LeadIdentity(kind=k, value=v) for k, v in sorted(values)]
     return lead
+
+
+def import_leads(
+    session: Session, settings: Settings, records: list[LeadRecord], now: datetime
+) -> tuple[int, int]:
+    """A lead file into the store: new leads added, their messages re-matched, contact recomputed.
+
+    Returns (new leads, leads already known)."""
+    directory = Directory(session, settings)
+    new_ids, affected = add_leads(
+        session,
+        directory,
+        records,
+        fallback_received_at=None,
+        default_store=None,
+        origin_message_id=None,
+        open_days=settings.matching.lead_open_days,
+        now=now,
+    )
+    refresh_contacts(session, directory, affected)
+    return len(new_ids), len(records) - len(new_ids)
 
 
 def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[int]) -> None:

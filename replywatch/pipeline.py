@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from replywatch.clock import now as clock_now
 from replywatch.config import Settings
 from replywatch.directory import Directory
-from replywatch.errors import ReplywatchError, SourceError
+from replywatch.errors import ReplywatchError, SourceError, StoreError
 from replywatch.ingest import Ingest
 from replywatch.leads import refresh_contacts
 from replywatch.rules import RuleSet
@@ -68,6 +68,10 @@ class Pipeline:
         except SourceError as exc:
             self._record_health(source.name, result, str(exc))
             raise
+        except (OperationalError, InterfaceError) as exc:
+            # Work since the last commit is rolled back; its cursor was not advanced, so it is read again.
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise StoreError(f"{source.name}: database error, the poll stopped: {reason}") from exc
         self._record_health(source.name, result, None)
         return result
 

@@ -9,10 +9,9 @@ import typer
 
 from replywatch.cli.context import console, runtime
 from replywatch.clock import now
-from replywatch.directory import Directory
 from replywatch.errors import ReplywatchError
 from replywatch.export import contact_rows, write_csv, write_json
-from replywatch.leads import add_leads, refresh_contacts
+from replywatch.leads import import_leads
 from replywatch.parse.adf import parse_adf
 from replywatch.parse.leads_csv import read_leads_file
 from replywatch.parse.types import LeadRecord
@@ -44,20 +43,8 @@ def leads_import(
     rt = runtime(ctx)
     records = [r for f in files for r in _read_lead_file(f)]
     with rt.sessions() as session, session.begin():
-        directory = Directory(session, rt.settings)
-        new_ids, affected = add_leads(
-            session,
-            directory,
-            records,
-            fallback_received_at=None,
-            default_store=None,
-            origin_message_id=None,
-            open_days=rt.settings.matching.lead_open_days,
-            now=now(),
-        )
-        refresh_contacts(session, directory, affected)
-    known = len(records) - len(new_ids)
-    console.print(f"imported {len(new_ids)} new leads" + (f" ({known} already known)" if known else ""))
+        new, known = import_leads(session, rt.settings, records, now())
+    console.print(f"imported {new} new leads" + (f" ({known} already known)" if known else ""))
 
 
 def contacts_export(

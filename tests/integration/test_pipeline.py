@@ -216,8 +216,7 @@ def test_a_late_lead_import_rematches_earlier_messages(tmp_path: Path, db_url: s
     pipeline = run(cfg)
     assert export(pipeline) == []
     # When the lead arrives late by CSV import (naive time = store-local)
-    from replywatch.directory import Directory
-    from replywatch.leads import add_leads, refresh_contacts
+    from replywatch.leads import import_leads
     from replywatch.parse.leads_csv import parse_leads_csv
 
     records = parse_leads_csv(
@@ -225,18 +224,7 @@ def test_a_late_lead_import_rematches_earlier_messages(tmp_path: Path, db_url: s
         "C9,2026-11-05 09:00,Eva,Ruiz,,512-555-0134,Website,Dana Lee,Main Street Honda\n"
     )
     with pipeline.sessions() as session, session.begin():
-        directory = Directory(session, cfg)
-        _, affected = add_leads(
-            session,
-            directory,
-            records,
-            fallback_received_at=None,
-            default_store=None,
-            origin_message_id=None,
-            open_days=90,
-            now=at(30, 12),
-        )
-        refresh_contacts(session, directory, affected)
+        assert import_leads(session, cfg, records, at(30, 12)) == (1, 0)
     # Then the earlier texts are matched to it and it shows contacted
     row = export(pipeline)[0]
     assert (row["lead_id"], row["received_at"], row["contacted"]) == ("C9", "2026-11-05T15:00:00Z", "Y")

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from replywatch.business_hours import BusinessHours
 from replywatch.config import StoreConfig
 from replywatch.contact import ContactState, MessageFact, contact_state
+from replywatch.parse.types import NOISE_KINDS
 
 RECEIVED = datetime(2026, 1, 12, 15, 0, tzinfo=UTC)  # Monday 09:00 in Chicago
 _ids = itertools.count(1)
@@ -163,16 +164,7 @@ def test_auto_reply_after_a_touch_is_not_contact() -> None:
 
 
 def test_noise_never_counts_as_touch_or_contact() -> None:
-    noise = (
-        "auto_reply",
-        "bounce",
-        "read_receipt",
-        "complaint",
-        "list",
-        "provider_notice",
-        "internal",
-        "lead",
-    )
+    noise = sorted(NOISE_KINDS | {"lead"})
     messages = [outbound(i, kind=k) for i, k in enumerate(noise)]
     messages += [inbound(100 + i, k, is_reply=True) for i, k in enumerate(noise)]
     result = state(*messages)
