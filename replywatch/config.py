@@ -136,6 +136,7 @@ class LocalMailSourceConfig(_Strict):
     type: Literal["maildir", "mbox", "eml-dir"]
     path: str
     sent_folders: list[str] = Field(default_factory=lambda: ["Sent", "Sent Items", "Sent Messages"])
+    store: str | None = None  # the store of leads whose notice names none we know
     interval: int = 60
 
 
@@ -143,7 +144,7 @@ class SmsCsvSourceConfig(_Strict):
     name: str
     type: Literal["sms-csv"]
     path: str
-    store: str | None = None
+    store: str | None = None  # whose region reads the phone numbers; default the first store
     interval: int = 300
 
 

@@ -37,6 +37,7 @@ class Ingest:
         self.session, self.directory, self.rules = session, directory, rules
         self.open_days, self.now = open_days, now
         self.affected_leads: set[int] = set()
+        self.default_store: str | None = None  # the source's store, when its config names one
 
     def item(self, item: RawItem) -> int:
         """Store one item; returns how many new leads it carried."""
@@ -87,7 +88,8 @@ class Ingest:
 
     def _sms(self, item: RawItem, row: Mapping[str, str]) -> None:
         sms = parse_sms_row(row, row.get("__dialect__", "generic"))
-        region = self.directory.region(None)
+        store = self.directory.store(self.default_store)
+        region = self.directory.region(store.id if store else None)
         sender, recipient = normalize_phone(sms.sender, region), normalize_phone(sms.recipient, region)
         senders_associates = self.directory.associates_of("phone", sender)
         outbound = sms.direction == OUTBOUND or bool(senders_associates)
@@ -152,7 +154,7 @@ class Ingest:
             self.directory,
             records,
             fallback_received_at=message.sent_at,
-            default_store=None,
+            default_store=self.default_store,
             origin_message_id=message.id,
             open_days=self.open_days,
             now=self.now,

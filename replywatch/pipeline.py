@@ -80,6 +80,7 @@ class Pipeline:
     ) -> None:
         with self.sessions() as session, session.begin():
             ingest = Ingest(session, directory, self.rules, self.settings.matching.lead_open_days, self.now())
+            ingest.default_store = self._source_store(source)
             known = repo.known_external_ids(session, source, [i.external_id for i in batch])
             latest: dict[str, str] = {}
             for item in batch:
@@ -93,6 +94,10 @@ class Pipeline:
             refresh_contacts(session, directory, ingest.affected_leads)
             for key, value in latest.items():
                 repo.save_cursor(session, source, key, value, self.now())
+
+    def _source_store(self, source: str) -> str | None:
+        configured = [s for s in self.settings.sources if s.name == source]
+        return getattr(configured[0], "store", None) if configured else None
 
     def _store_item(self, session: Session, ingest: Ingest, item: RawItem, result: PollResult) -> None:
         try:
