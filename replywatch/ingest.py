@@ -110,6 +110,7 @@ class Ingest:
             header_message_id=None,
             is_reply=False,
             snippet=sms.body[:SNIPPET_CHARS],
+            status=sms.status,
             associate_id=ours[0] if outbound and ours else None,
             store_id=self.directory.associate_store.get(ours[0]) if ours else None,
         )

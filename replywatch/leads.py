@@ -19,6 +19,7 @@ from replywatch.store import repo
 from replywatch.store.models import Lead, LeadIdentity, Message
 
 _REMATCH_SLACK_DAYS = 1
+UNDELIVERED = frozenset({"failed", "undelivered"})  # it never reached the customer: not a touch
 
 
 def add_leads(
@@ -133,6 +134,7 @@ def _fact(message: Message) -> MessageFact:
         kind=message.kind,
         channel=message.channel,
         is_reply=message.is_reply,
+        counts_as_touch=message.status not in UNDELIVERED,
     )
 
 

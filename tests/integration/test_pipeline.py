@@ -203,6 +203,38 @@ def test_sms_contact_and_opt_out(tmp_path: Path, db_url: str) -> None:
     assert (rows["P2"]["contacted"], rows["P2"]["opted_out"]) == ("N", "Y")
 
 
+def test_a_failed_text_is_not_a_touch(tmp_path: Path, db_url: str) -> None:
+    # Given a Twilio console export where our first text failed and the second was delivered
+    box = Maildir(tmp_path / "mail")
+    box.add(lead_mail("P1", "Eva", "Ruiz", None, "(512) 555-0134", at(5, 15)), at(5, 15))
+    with (tmp_path / "sms.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["Sid", "SentDate", "From", "To", "Body", "Status", "Direction", "NumMedia"])
+        writer.writerow(
+            ["SM1", "2026-11-05T15:05:00Z", DANA_PHONE, "+15125550134", "Hi", "failed", "outbound-api", "0"]
+        )
+        writer.writerow(
+            [
+                "SM2",
+                "2026-11-05T15:30:00Z",
+                DANA_PHONE,
+                "+15125550134",
+                "Hi",
+                "delivered",
+                "outbound-api",
+                "0",
+            ]
+        )
+        writer.writerow(
+            ["SM3", "2026-11-05T15:40:00Z", "+15125550134", DANA_PHONE, "", "received", "inbound", "1"]
+        )
+    # When both are polled
+    rows = export(run(settings(tmp_path, db_url, inbox="maildir:mail", texts="sms-csv:sms.csv")))
+    # Then the first touch is the delivered text, and the picture-only reply is contact
+    assert rows[0]["first_touch_at"] == "2026-11-05T15:30:00Z"
+    assert (rows[0]["contacted"], rows[0]["contact_at"]) == ("Y", "2026-11-05T15:40:00Z")
+
+
 def test_a_late_lead_import_rematches_earlier_messages(tmp_path: Path, db_url: str) -> None:
     # Given texts polled before their lead is known
     write_sms(
