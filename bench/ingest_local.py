@@ -20,7 +20,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from replywatch.config import load_settings
-from replywatch.demo_data import write_sample_dealership
+from replywatch.demo import write_sample_dealership
 from replywatch.pipeline import Pipeline
 from replywatch.rules import default_rules_dir, load_rules
 from replywatch.sources.factory import build_source

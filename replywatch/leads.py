@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from replywatch.match.link import rematch_for_identities
 from replywatch.match.normalize import normalize_email, normalize_phone
 from replywatch.parse.types import LeadRecord
 from replywatch.store import repo
-from replywatch.store.models import Lead, LeadIdentity, Message
+from replywatch.store.models import Lead, LeadIdentity
 
 _REMATCH_SLACK_DAYS = 1
 UNDELIVERED = frozenset({"failed", "undelivered"})  # it never reached the customer: not a touch
@@ -111,10 +112,12 @@ def import_leads(
 
 
 def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[int]) -> None:
-    """Recompute the contact state of these leads from their matched messages."""
-    for lead in repo.leads_by_ids(session, sorted(set(lead_ids))):
-        messages = repo.matched_messages(session, lead.id)
-        state = contact_state(lead.received_at, map(_fact, messages), directory.hours(lead.store_id))
+    """Recompute the contact state of these leads from their matched messages (a few queries in all)."""
+    ids = sorted(set(lead_ids))
+    facts = repo.matched_message_facts(session, ids)
+    for lead in repo.leads_by_ids(session, ids):
+        rows = facts.get(lead.id, [])
+        state = contact_state(lead.received_at, map(_fact, rows), directory.hours(lead.store_id))
         lead.first_touch_at, lead.contact_at = state.first_touch_at, state.contact_at
         lead.contact_channel, lead.contact_message_id = state.contact_channel, state.contact_message_id
         lead.time_to_contact_s = state.time_to_contact_s
@@ -123,23 +126,26 @@ def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[
         lead.first_response_business_s = state.first_response_business_s
         lead.opted_out_at = state.opted_out_at
         if lead.associate_id is None:
-            lead.associate_id = _first_toucher(messages, state.first_touch_at)
+            lead.associate_id = _first_toucher(rows, state.first_touch_at)
+    session.flush()
 
 
-def _fact(message: Message) -> MessageFact:
+def _fact(row: Any) -> MessageFact:
+    _, message_id, sent_at, direction, kind, channel, is_reply, status, _ = row
     return MessageFact(
-        id=message.id,
-        sent_at=message.sent_at,
-        direction=message.direction,
-        kind=message.kind,
-        channel=message.channel,
-        is_reply=message.is_reply,
-        counts_as_touch=message.status not in UNDELIVERED,
+        id=message_id,
+        sent_at=sent_at,
+        direction=direction,
+        kind=kind,
+        channel=channel,
+        is_reply=bool(is_reply),
+        counts_as_touch=status not in UNDELIVERED,
     )
 
 
-def _first_toucher(messages: list[Message], first_touch_at: datetime | None) -> int | None:
-    for m in sorted(messages, key=lambda m: (m.sent_at, m.id)):
-        if m.sent_at == first_touch_at and m.associate_id is not None:
-            return m.associate_id
+def _first_toucher(rows: list[Any], first_touch_at: datetime | None) -> int | None:
+    """Who made the first touch: the lead's associate when the lead named none."""
+    for row in sorted(rows, key=lambda r: (r[2], r[1])):
+        if row[2] == first_touch_at and row[3] == "outbound" and row[8] is not None:
+            return int(row[8])
     return None

@@ -18,8 +18,8 @@ from replywatch.clock import now as clock_now
 from replywatch.config import Settings
 from replywatch.directory import Directory
 from replywatch.errors import ReplywatchError, SourceError, StoreError
-from replywatch.ingest import Ingest
-from replywatch.leads import refresh_contacts
+from replywatch.ingest import BatchStore
+from replywatch.prepare import Prepared, Preparer
 from replywatch.rules import RuleSet
 from replywatch.sources.base import RawItem, Source
 from replywatch.store import repo
@@ -78,41 +78,74 @@ class Pipeline:
     def _store_batch(
         self, source: str, directory: Directory, batch: list[RawItem], result: PollResult
     ) -> None:
-        with self.sessions() as session, session.begin():
-            ingest = Ingest(session, directory, self.rules, self.settings.matching.lead_open_days, self.now())
-            ingest.default_store = self._source_store(source)
+        with self.sessions() as session:
             known = repo.known_external_ids(session, source, [i.external_id for i in batch])
-            latest: dict[str, str] = {}
-            for item in batch:
-                result.seen += 1
-                if item.cursor:
-                    latest[item.cursor[0]] = item.cursor[1]
-                if item.external_id in known:
-                    continue
-                known.add(item.external_id)
-                self._store_item(session, ingest, item, result)
-            refresh_contacts(session, directory, ingest.affected_leads)
-            for key, value in latest.items():
+        preparer = Preparer(directory, self.rules, self.now(), self._source_store(source))
+        prepared: list[Prepared] = []
+        bad: list[tuple[RawItem, str]] = []
+        for item in _new_items(batch, known):
+            try:
+                prepared.append(preparer.prepare(item))
+            except Exception as exc:  # one bad item must never block the source: keep it, with why
+                bad.append((item, _reason(exc)))
+        cursors = _latest_cursors(batch)
+        result.seen += len(batch)
+        try:
+            leads, stored = self._commit(source, directory, prepared, bad, cursors, isolate=False)
+        except (OperationalError, InterfaceError):
+            raise  # the database itself failed: nothing of the batch is kept, its cursor not advanced
+        except Exception:
+            # An item that passed preparation failed in the store: redo the batch one item at a time.
+            log.warning("%s: a batch failed to store; storing its items one by one", source, exc_info=True)
+            leads, stored = self._commit(source, directory, prepared, bad, cursors, isolate=True)
+        result.leads += leads
+        result.stored += stored
+        result.quarantined += len(bad)
+        result.errors.extend(f"{item.position}: {reason}" for item, reason in bad)
+
+    def _commit(
+        self,
+        source: str,
+        directory: Directory,
+        prepared: list[Prepared],
+        bad: list[tuple[RawItem, str]],
+        cursors: dict[str, str],
+        *,
+        isolate: bool,
+    ) -> tuple[int, int]:
+        """One transaction: the items, the quarantined ones, the cursor. Isolated: a savepoint per item."""
+        with self.sessions() as session, session.begin():
+            store = BatchStore(
+                session,
+                directory,
+                self.settings.matching.lead_open_days,
+                self.now(),
+                self._source_store(source),
+            )
+            leads, stored = 0, 0
+            if not isolate:
+                leads, stored = store.store(prepared), len(prepared)
+            else:
+                for p in prepared:
+                    try:
+                        with session.begin_nested():
+                            leads += store.store([p])
+                        stored += 1
+                    except (OperationalError, InterfaceError):
+                        raise
+                    except Exception as exc:
+                        bad.append((p.item, _reason(exc)))
+            store.finish()
+            for item, reason in bad:
+                log.warning("quarantined %s: %s", item.position, reason)
+                session.add(_quarantine(item, reason, self.now()))
+            for key, value in cursors.items():
                 repo.save_cursor(session, source, key, value, self.now())
+        return leads, stored
 
     def _source_store(self, source: str) -> str | None:
         configured = [s for s in self.settings.sources if s.name == source]
         return getattr(configured[0], "store", None) if configured else None
-
-    def _store_item(self, session: Session, ingest: Ingest, item: RawItem, result: PollResult) -> None:
-        try:
-            with session.begin_nested():
-                result.leads += ingest.item(item)
-            result.stored += 1
-        except (OperationalError, InterfaceError):
-            raise  # the database itself failed: the whole batch rolls back and is retried later
-        except Exception as exc:  # one bad item must never block the source: keep it, with why
-            reason = str(exc) if isinstance(exc, ReplywatchError) else f"{type(exc).__name__}: {exc}"
-            log.warning("quarantined %s: %s", item.position, reason)
-            with session.begin_nested():
-                session.add(_quarantine(item, reason, self.now()))
-            result.quarantined += 1
-            result.errors.append(f"{item.position}: {reason}")
 
     def _record_health(self, source: str, result: PollResult, error: str | None) -> None:
         with self.sessions() as session, session.begin():
@@ -152,3 +185,24 @@ def _batches(items: Iterator[RawItem], size: int) -> Iterator[list[RawItem]]:
             batch = []
     if batch:
         yield batch
+
+
+def _new_items(batch: list[RawItem], known: set[str]) -> Iterator[RawItem]:
+    """Items the store does not hold yet, each id once."""
+    seen = set(known)
+    for item in batch:
+        if item.external_id not in seen:
+            seen.add(item.external_id)
+            yield item
+
+
+def _latest_cursors(batch: list[RawItem]) -> dict[str, str]:
+    latest: dict[str, str] = {}
+    for item in batch:
+        if item.cursor:
+            latest[item.cursor[0]] = item.cursor[1]
+    return latest
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, ReplywatchError) else f"{type(exc).__name__}: {exc}"

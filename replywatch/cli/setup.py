@@ -79,7 +79,7 @@ def demo(
     seed: int = typer.Option(7, help="Random seed of the sample data."),
 ) -> None:
     """Build a sample dealership (Maildir, SMS CSV, config), run the pipeline on SQLite, show contact."""
-    from replywatch.demo_data import write_sample_dealership
+    from replywatch.demo import write_sample_dealership
     from replywatch.store.db import open_database
 
     began = time.monotonic()

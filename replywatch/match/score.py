@@ -29,6 +29,7 @@ class Candidate:
     lead_id: int
     received_at: datetime
     reasons: list[str] = field(default_factory=list)
+    store_id: int | None = None
 
     @property
     def score(self) -> float:
@@ -41,6 +42,7 @@ class Decision:
     lead_id: int | None
     score: float
     reasons: list[dict[str, object]]  # the ranked candidates: lead, score, reasons
+    lead: Candidate | None = None  # the chosen candidate (matched or for review)
 
 
 def decide(candidates: Iterable[Candidate], sent_at: datetime) -> Decision:
@@ -53,7 +55,7 @@ def decide(candidates: Iterable[Candidate], sent_at: datetime) -> Decision:
         return Decision(UNMATCHED, None, ranked[0].score if ranked else 0.0, explained)
     top = ranked[0]
     status = MATCHED if top.score >= AUTO else REVIEW_STATUS
-    return Decision(status, top.lead_id, top.score, explained)
+    return Decision(status, top.lead_id, top.score, explained, top)
 
 
 def _rank(c: Candidate, sent_at: datetime) -> tuple[float, int, float]:

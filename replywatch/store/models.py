@@ -119,7 +119,7 @@ class LeadIdentity(Base):
     __tablename__ = "lead_identities"
     __table_args__ = (
         UniqueConstraint("lead_id", "kind", "value"),
-        Index("ix_lead_identities_kind_value", "kind", "value"),
+        Index("ix_lead_identities_value_kind", "value", "kind"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from replywatch.config import Settings
@@ -110,30 +112,50 @@ def source_state(session: Session, source: str) -> SourceState:
     return row
 
 
-def lead_ids_by_identity(session: Session, kind: str, values: Sequence[str]) -> list[int]:
-    if not values:
-        return []
-    stmt = select(LeadIdentity.lead_id).where(LeadIdentity.kind == kind, LeadIdentity.value.in_(values))
-    return list(dict.fromkeys(session.scalars(stmt)))
+@dataclass(frozen=True)
+class LeadRef:
+    """What matching needs of a lead: its id, when it was received, its store."""
+
+    lead_id: int
+    received_at: datetime
+    store_id: int | None
+
+
+def leads_by_identity_values(session: Session, values: Iterable[str]) -> dict[str, list[LeadRef]]:
+    """Normalized email or phone → the leads that carry it, for many values in few queries."""
+    found: dict[str, list[LeadRef]] = {}
+    for part in chunks(sorted(values)):
+        stmt = (
+            select(LeadIdentity.value, Lead.id, Lead.received_at, Lead.store_id)
+            .join(Lead, Lead.id == LeadIdentity.lead_id)
+            .where(LeadIdentity.value.in_(part))
+        )
+        for value, lead_id, received_at, store_id in session.execute(stmt):
+            found.setdefault(value, []).append(LeadRef(lead_id, received_at, store_id))
+    return found
+
+
+def thread_leads(session: Session, message_ids: Iterable[str]) -> dict[str, LeadRef]:
+    """Message-ID → the lead of the stored message that carries it (when that message is matched)."""
+    found: dict[str, LeadRef] = {}
+    for part in chunks(sorted(message_ids)):
+        stmt = (
+            select(Message.header_message_id, Lead.id, Lead.received_at, Lead.store_id)
+            .join(Match, Match.message_id == Message.id)
+            .join(Lead, Lead.id == Match.lead_id)
+            .where(Message.header_message_id.in_(part), Match.status == "matched")
+        )
+        for header, lead_id, received_at, store_id in session.execute(stmt):
+            if header:
+                found[header] = LeadRef(lead_id, received_at, store_id)
+    return found
 
 
 def leads_by_ids(session: Session, ids: Sequence[int]) -> list[Lead]:
-    if not ids:
-        return []
-    return list(session.scalars(select(Lead).where(Lead.id.in_(ids))))
-
-
-def thread_lead_ids(session: Session, message_ids: Sequence[str]) -> list[int]:
-    """Leads of our own messages (by Message-ID) that are matched to a lead, in header order."""
-    if not message_ids:
-        return []
-    stmt = (
-        select(Message.header_message_id, Match.lead_id)
-        .join(Match, Match.message_id == Message.id)
-        .where(Message.header_message_id.in_(message_ids), Match.lead_id.is_not(None))
-    )
-    by_header = {h: lead for h, lead in session.execute(stmt) if lead is not None}
-    return list(dict.fromkeys(by_header[h] for h in message_ids if h in by_header))
+    found: list[Lead] = []
+    for i in range(0, len(ids), _CHUNK):
+        found.extend(session.scalars(select(Lead).where(Lead.id.in_(ids[i : i + _CHUNK]))))
+    return found
 
 
 def unmatched_message_ids_by_keys(session: Session, roles: Sequence[str], values: Sequence[str]) -> list[int]:
@@ -164,23 +186,41 @@ def message_ids_by_keys(
     return sorted(set(session.scalars(stmt)))
 
 
-def message_keys(session: Session, message_id: int) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for key in session.scalars(select(MessageKey).where(MessageKey.message_id == message_id)):
-        found.setdefault(key.role, []).append(key.value)
+def messages_with_keys(
+    session: Session, message_ids: Sequence[int]
+) -> list[tuple[Message, dict[str, list[str]]]]:
+    """Stored messages with their keys by role, for re-matching."""
+    messages = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(message_ids)))}
+    keys: dict[int, dict[str, list[str]]] = {i: {} for i in messages}
+    stmt = select(MessageKey.message_id, MessageKey.role, MessageKey.value).where(
+        MessageKey.message_id.in_(message_ids)
+    )
+    for message_id, role, value in session.execute(stmt):
+        keys[message_id].setdefault(role, []).append(value)
+    return [(messages[i], keys[i]) for i in sorted(messages)]
+
+
+def matched_message_facts(session: Session, lead_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Lead id → rows (id, sent_at, direction, kind, channel, is_reply, status, associate_id) of the
+    messages matched to it; one query per 500 leads."""
+    found: dict[int, list[Any]] = {}
+    for i in range(0, len(lead_ids), _CHUNK):
+        stmt = (
+            select(
+                Match.lead_id,
+                Message.id,
+                Message.sent_at,
+                Message.direction,
+                Message.kind,
+                Message.channel,
+                Message.is_reply,
+                Message.status,
+                Message.associate_id,
+            )
+            .join(Message, Message.id == Match.message_id)
+            .where(Match.lead_id.in_(lead_ids[i : i + _CHUNK]), Match.status == "matched")
+        )
+        for row in session.execute(stmt):
+            if row[0] is not None:
+                found.setdefault(row[0], []).append(row)
     return found
-
-
-def matched_messages(session: Session, lead_id: int) -> list[Message]:
-    stmt = (
-        select(Message)
-        .join(Match, Match.message_id == Message.id)
-        .where(Match.lead_id == lead_id, Match.status == "matched")
-    )
-    return list(session.scalars(stmt))
-
-
-def set_lead_associate_if_unknown(session: Session, lead_id: int, associate_id: int) -> None:
-    session.execute(
-        update(Lead).where(Lead.id == lead_id, Lead.associate_id.is_(None)).values(associate_id=associate_id)
-    )

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from replywatch.demo_data import write_sample_dealership
+from replywatch.demo import write_sample_dealership
 
 
 def _env(db_url: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from replywatch.config import load_settings
-from replywatch.demo_data import write_sample_dealership
+from replywatch.demo import write_sample_dealership
 from replywatch.pipeline import Pipeline
 from replywatch.rules import default_rules_dir, load_rules
 from replywatch.sources.factory import build_source

@@ -202,7 +202,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("lead_id", "kind", "value", name=op.f("uq_lead_identities_lead_id_kind_value")),
     )
     with op.batch_alter_table("lead_identities", schema=None) as batch_op:
-        batch_op.create_index("ix_lead_identities_kind_value", ["kind", "value"], unique=False)
+        batch_op.create_index("ix_lead_identities_value_kind", ["value", "kind"], unique=False)
 
     op.create_table(
         "matches",
@@ -262,7 +262,7 @@ def downgrade() -> None:
 
     op.drop_table("matches")
     with op.batch_alter_table("lead_identities", schema=None) as batch_op:
-        batch_op.drop_index("ix_lead_identities_kind_value")
+        batch_op.drop_index("ix_lead_identities_value_kind")
 
     op.drop_table("lead_identities")
     op.drop_table("funnel_events")

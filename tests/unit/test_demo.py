@@ -18,7 +18,9 @@ import pytest
 
 from replywatch import clock
 from replywatch.config import load_settings
-from replywatch.demo_data import ASSOCIATES, CRM_DOMAIN, SampleDealership, write_sample_dealership
+from replywatch.demo import SampleDealership, write_sample_dealership
+from replywatch.demo.mail import CRM_DOMAIN
+from replywatch.demo.people import ASSOCIATES
 
 END = date(2025, 11, 24)  # a Monday
 _NAME = re.compile(r"^\d{10}\.\d+_\d+\.[\w.-]+(:2,S)?$")

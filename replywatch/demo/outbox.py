@@ -1,0 +1,48 @@
+"""What the demo writes: mails and texts collected as stories are told, then the Maildir and SMS CSV."""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from replywatch import clock
+
+HOST = "mx1.replywatch-demo"  # host part of every Maildir file name we write, and so may replace
+
+Mail = tuple[datetime, str, bytes]  # (when, Maildir++ folder, RFC 5322 bytes)
+Text = tuple[datetime, str, str, str, str, str]  # (when, id, from, to, body, direction)
+
+
+@dataclass
+class Outbox:
+    mails: list[Mail] = field(default_factory=list)
+    texts: list[Text] = field(default_factory=list)
+
+
+def write_maildir(path: Path, mails: list[Mail], pid: int, end: datetime) -> None:
+    """INBOX at the top, our follow-ups in the Maildir++ `.Sent` folder; each file's mtime is its Date."""
+    folders = {"": path, "Sent": path / ".Sent"}
+    for directory in folders.values():
+        for part in ("cur", "new", "tmp"):
+            (directory / part).mkdir(parents=True, exist_ok=True)
+            for stale in (directory / part).glob(f"*.{HOST}*"):  # a previous sample, never anyone's own mail
+                stale.unlink()
+    (path / ".Sent" / "maildirfolder").touch()
+    for seq, (when, folder, data) in enumerate(sorted(mails)):
+        unread = folder == "" and when >= end - timedelta(days=1)  # the last day's mail is still unread
+        name = f"{int(when.timestamp())}.{pid}_{seq}.{HOST}" + ("" if unread else ":2,S")
+        target = folders[folder] / ("new" if unread else "cur") / name
+        target.write_bytes(data)
+        os.utime(target, (when.timestamp(), when.timestamp()))
+
+
+def write_sms(path: Path, texts: list[Text]) -> None:
+    """The texting platform's log: the generic columns, one row per text in time order."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["id", "sent_at", "from", "to", "body", "direction"])
+        for when, *row in sorted(texts):
+            writer.writerow([row[0], clock.iso_z(when), *row[1:]])
