@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from replywatch.directory import Directory
-from replywatch.leads import add_leads, refresh_contacts
+from replywatch.leads import LeadInput, add_leads, refresh_contacts
 from replywatch.match.candidates import CandidateIndex, MatchQuery
 from replywatch.match.link import decide_match, follow_thread, match_row
 from replywatch.match.score import MATCHED
@@ -37,9 +37,7 @@ class BatchStore:
             return 0
         ids = self._insert_messages(batch)
         self._insert_keys(batch, ids)
-        new_leads = sum(
-            self._leads(p, message_id) for p, message_id in zip(batch, ids, strict=True) if p.leads
-        )
+        new_leads = self._leads([(p, i) for p, i in zip(batch, ids, strict=True) if p.leads])
         self._match([(p, i) for p, i in zip(batch, ids, strict=True) if p.message["kind"] != "lead"])
         return new_leads
 
@@ -60,14 +58,19 @@ class BatchStore:
         if rows:
             self.session.execute(insert(MessageKey), rows)
 
-    def _leads(self, prepared: Prepared, message_id: int) -> int:
+    def _leads(self, notices: list[tuple[Prepared, int]]) -> int:
+        inputs = [
+            LeadInput(record, prepared.message["sent_at"], message_id)
+            for prepared, message_id in notices
+            for record in prepared.leads
+        ]
+        if not inputs:
+            return 0
         new_ids, affected = add_leads(
             self.session,
             self.directory,
-            prepared.leads,
-            fallback_received_at=prepared.message["sent_at"],
+            inputs,
             default_store=self.default_store,
-            origin_message_id=message_id,
             open_days=self.open_days,
             now=self.now,
         )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from replywatch.clock import as_utc
@@ -23,49 +23,48 @@ _REMATCH_SLACK_DAYS = 1
 UNDELIVERED = frozenset({"failed", "undelivered"})  # it never reached the customer: not a touch
 
 
+@dataclass(frozen=True)
+class LeadInput:
+    """A lead record with where it came from: the notice that carried it and that notice's time."""
+
+    record: LeadRecord
+    fallback_received_at: datetime | None = None
+    origin_message_id: int | None = None
+
+
 def add_leads(
     session: Session,
     directory: Directory,
-    records: Iterable[LeadRecord],
+    inputs: Sequence[LeadInput],
     *,
-    fallback_received_at: datetime | None,
     default_store: str | None,
-    origin_message_id: int | None,
     open_days: int,
     now: datetime,
 ) -> tuple[list[int], set[int]]:
     """Store new leads (a lead already known by source and id is left as it is) and re-match the
     messages they explain. Returns (new lead ids, leads whose contact state must be recomputed)."""
-    new_ids: list[int] = []
-    affected: set[int] = set()
-    for record in records:
-        if _exists(session, record):
-            continue
-        lead = _new_lead(directory, record, fallback_received_at, default_store, origin_message_id)
-        session.add(lead)
-        session.flush()
-        new_ids.append(lead.id)
-        affected.add(lead.id)
-        values = [i.value for i in lead.identities]
-        since = lead.received_at - timedelta(days=_REMATCH_SLACK_DAYS)
-        affected |= rematch_for_identities(session, values, since, open_days, now)
-    return new_ids, affected
+    known = repo.existing_lead_keys(session, [(i.record.source, i.record.external_id) for i in inputs])
+    leads: list[Lead] = []
+    for given in inputs:
+        key = (given.record.source, given.record.external_id)
+        if key not in known:
+            known.add(key)
+            leads.append(_new_lead(directory, given, default_store))
+    if not leads:
+        return [], set()
+    session.add_all(leads)
+    session.flush()
+    values = sorted({i.value for lead in leads for i in lead.identities})
+    # Matches made since the earliest new lead may now belong to it (the latest lead of a shopper wins).
+    since = min(lead.received_at for lead in leads) - timedelta(days=_REMATCH_SLACK_DAYS)
+    affected = {lead.id for lead in leads} | rematch_for_identities(session, values, since, open_days, now)
+    return [lead.id for lead in leads], affected
 
 
-def _exists(session: Session, record: LeadRecord) -> bool:
-    stmt = select(Lead.id).where(Lead.source == record.source, Lead.external_id == record.external_id)
-    return session.scalar(stmt) is not None
-
-
-def _new_lead(
-    directory: Directory,
-    record: LeadRecord,
-    fallback: datetime | None,
-    default_store: str | None,
-    origin_message_id: int | None,
-) -> Lead:
+def _new_lead(directory: Directory, given: LeadInput, default_store: str | None) -> Lead:
+    record = given.record
     store = directory.store(record.store) or directory.store(default_store) or directory.default_store
-    received = record.received_at or fallback
+    received = record.received_at or given.fallback_received_at
     if received is None:
         raise ValueError(f"lead {record.external_id}: no received time")
     if received.tzinfo is None:
@@ -81,7 +80,7 @@ def _new_lead(
         last_name=record.last_name,
         full_name=record.full_name or " ".join(n for n in (record.first_name, record.last_name) if n) or None,
         vehicle=record.vehicle,
-        origin_message_id=origin_message_id,
+        origin_message_id=given.origin_message_id,
     )
     region = store.region if store else "US"
     values = {("email", e) for e in map(normalize_email, record.emails) if e}
@@ -97,15 +96,9 @@ def import_leads(
 
     Returns (new leads, leads already known)."""
     directory = Directory(session, settings)
+    inputs = [LeadInput(r) for r in records]
     new_ids, affected = add_leads(
-        session,
-        directory,
-        records,
-        fallback_received_at=None,
-        default_store=None,
-        origin_message_id=None,
-        open_days=settings.matching.lead_open_days,
-        now=now,
+        session, directory, inputs, default_store=None, open_days=settings.matching.lead_open_days, now=now
     )
     refresh_contacts(session, directory, affected)
     return len(new_ids), len(records) - len(new_ids)

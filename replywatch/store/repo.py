@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from replywatch.config import Settings
@@ -148,6 +148,16 @@ def thread_leads(session: Session, message_ids: Iterable[str]) -> dict[str, Lead
         for header, lead_id, received_at, store_id in session.execute(stmt):
             if header:
                 found[header] = LeadRef(lead_id, received_at, store_id)
+    return found
+
+
+def existing_lead_keys(session: Session, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (source, lead id) pairs the store already holds."""
+    found: set[tuple[str, str]] = set()
+    for i in range(0, len(keys), _CHUNK):
+        part = keys[i : i + _CHUNK]
+        stmt = select(Lead.source, Lead.external_id).where(tuple_(Lead.source, Lead.external_id).in_(part))
+        found.update((source, external_id) for source, external_id in session.execute(stmt))
     return found
 
 
