@@ -57,7 +57,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     engine = db.make_engine(rt.settings.database.url)
     db.upgrade(engine)
     with db.reachable(engine):
-        console.print(f"database at revision {db.current_revision(engine)}")
+        console.print(f"database at revision {', '.join(sorted(db.current_revisions(engine)))}")
 
 
 def rules_check(

@@ -67,13 +67,14 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config(create_engine("sqlite://"))).get_current_head()
+def head_revisions() -> set[str]:
+    """The revisions a current schema is at (several while branches of work are unmerged)."""
+    return set(ScriptDirectory.from_config(alembic_config(create_engine("sqlite://"))).get_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
 @contextmanager
@@ -90,13 +91,13 @@ def reachable(engine: Engine) -> Iterator[None]:
 def upgrade(engine: Engine) -> None:
     """Alembic upgrade to head (`replywatch db upgrade`)."""
     with reachable(engine):
-        command.upgrade(alembic_config(engine), "head")
+        command.upgrade(alembic_config(engine), "heads")
 
 
 def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
     """Connect, bring an empty or older database up to the current schema, hand back a session factory."""
     engine = make_engine(url)
     with reachable(engine):
-        if current_revision(engine) != head_revision():
+        if current_revisions(engine) != head_revisions():
             upgrade(engine)
     return engine, sessionmaker(engine, expire_on_commit=False)

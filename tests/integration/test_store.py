@@ -21,7 +21,7 @@ def test_migrations_build_the_models_schema(db_url: str) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert db.current_revision(engine) == db.head_revision()
+    assert db.current_revisions(engine) == db.head_revisions()
     assert {"leads", "lead_identities", "messages", "matches", "quarantine"} <= set(
         inspect(engine).get_table_names()
     )
@@ -30,7 +30,7 @@ def test_migrations_build_the_models_schema(db_url: str) -> None:
 def test_upgrade_twice_changes_nothing(db_url: str) -> None:
     engine, _ = db.open_database(db_url)
     db.upgrade(engine)
-    assert db.current_revision(engine) == db.head_revision()
+    assert db.current_revisions(engine) == db.head_revisions()
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: object) -> None:
