@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email.errors
 from datetime import datetime
 from email.header import decode_header, make_header
 from email.message import Message
@@ -65,7 +66,7 @@ def _decode(value: object) -> str:
     text = str(value)
     try:
         return str(make_header(decode_header(text))).strip()
-    except (UnicodeDecodeError, LookupError, ValueError, binascii.Error):
+    except (UnicodeDecodeError, LookupError, ValueError, binascii.Error, email.errors.MessageError):
         return text.strip()
 
 
@@ -110,12 +111,21 @@ def _attachment(att: dict[str, object]) -> Attachment:
     payload_text = str(att.get("payload") or "")
     binary = bool(att.get("binary"))
     size = (len(payload_text) * 3) // 4 if binary else len(payload_text.encode("utf-8"))
+    if not payload_text:  # left on the server by the IMAP source, which wrote its size down (RFC 2183)
+        size = _declared_size(str(att.get("content-disposition") or "")) or size
     payload: bytes | None = None
     filename = str(att.get("filename") or "")
     if (ctype in _XML_TYPES or filename.lower().endswith(".xml")) and size <= _MAX_XML_ATTACHMENT:
         payload = _decode_payload(payload_text, binary)
         size = len(payload)
     return Attachment(filename=filename, content_type=ctype, size=size, payload=payload)
+
+
+def _declared_size(disposition: str) -> int | None:
+    header = Message()
+    header["content-disposition"] = disposition
+    value = header.get_param("size", header="content-disposition")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 def _decode_payload(text: str, binary: bool) -> bytes:

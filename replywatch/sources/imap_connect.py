@@ -1,0 +1,133 @@
+"""One IMAP connection that heals itself: TLS as configured, login, backoff reconnects."""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from imapclient import IMAPClient
+from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from replywatch.config import ImapSourceConfig
+from replywatch.errors import PermanentSourceError, TransientSourceError
+from replywatch.sources.imap_auth import login
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Reconnect attempts and their exponential waits (first, 2×first, … up to `most` seconds)."""
+
+    attempts: int = 6
+    first: float = 0.5
+    most: float = 30.0
+
+
+def _dropped(exc: BaseException) -> bool:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return False  # a wrong certificate stays wrong
+    return isinstance(exc, OSError | IMAPClientAbortError)
+
+
+def tls_context(cfg: ImapSourceConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=cfg.ca_file)
+    if cfg.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class Connection:
+    """Runs commands on a logged-in client; a dropped link is reopened and the folder selected again."""
+
+    def __init__(self, cfg: ImapSourceConfig, backoff: Backoff) -> None:
+        self.cfg, self.backoff = cfg, backoff
+        self._client: IMAPClient | None = None
+        self.folder: str | None = None
+        self.uidvalidity: int | None = None
+
+    def call(self, command: Callable[[IMAPClient], T]) -> T:
+        retrying = Retrying(
+            retry=retry_if_exception(_dropped),
+            wait=wait_exponential(multiplier=self.backoff.first, max=self.backoff.most),
+            stop=stop_after_attempt(self.backoff.attempts),
+            before_sleep=lambda _state: self._forget(),
+            reraise=True,
+        )
+        try:
+            return retrying(lambda: command(self._client or self._open()))
+        except ssl.SSLCertVerificationError as exc:
+            raise PermanentSourceError(
+                f"{self.cfg.host}: TLS certificate not trusted ({exc.verify_message}); "
+                "set ca_file to the CA that signed it"
+            ) from None
+        except (OSError, IMAPClientAbortError) as exc:
+            self._forget()
+            raise TransientSourceError(
+                f"{self.cfg.host}:{self.cfg.effective_port}: connection lost, "
+                f"{self.backoff.attempts} attempts failed: {exc or type(exc).__name__}"
+            ) from None
+
+    def select(self, folder: str) -> dict[bytes, Any]:
+        """EXAMINE the folder (read-only: nothing we do can change a flag); returns its status."""
+        self.folder, self.uidvalidity = None, None
+        info = self.call(lambda c: c.select_folder(folder, readonly=True))
+        self.folder, self.uidvalidity = folder, int(info[b"UIDVALIDITY"])
+        return info
+
+    def client(self) -> IMAPClient:
+        return self._client or self._open()
+
+    def _open(self) -> IMAPClient:
+        cfg = self.cfg
+        context = tls_context(cfg)
+        client = IMAPClient(
+            cfg.host, port=cfg.effective_port, ssl=cfg.mode == "tls", ssl_context=context, timeout=cfg.timeout
+        )
+        client.normalise_times = False  # aware INTERNALDATEs, whatever this machine's zone
+        try:
+            if cfg.mode == "starttls":
+                _starttls(client, context, cfg.host)
+            login(client, cfg)
+            if self.folder:
+                self._reselect(client, self.folder)
+        except BaseException:
+            _shutdown(client)
+            raise
+        self._client = client
+        return client
+
+    def _reselect(self, client: IMAPClient, folder: str) -> None:
+        info = client.select_folder(folder, readonly=True)
+        if int(info[b"UIDVALIDITY"]) != self.uidvalidity:
+            raise TransientSourceError(
+                f"{folder}: UIDVALIDITY changed during the poll; it is read again next poll"
+            )
+
+    def _forget(self) -> None:
+        if self._client is not None:
+            _shutdown(self._client)
+        self._client = None
+
+    def close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(OSError, IMAPClientError):
+                self._client.logout()
+        self._forget()
+
+
+def _shutdown(client: IMAPClient) -> None:
+    with contextlib.suppress(OSError, IMAPClientError):
+        client.shutdown()
+
+
+def _starttls(client: IMAPClient, context: ssl.SSLContext, host: str) -> None:
+    try:
+        client.starttls(context)
+    except CapabilityError:
+        raise PermanentSourceError(f"{host}: the server does not offer STARTTLS; use tls = true") from None
