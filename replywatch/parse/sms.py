@@ -1,7 +1,8 @@
-"""SMS log rows (the generic CSV, the Twilio console export) to ParsedSms."""
+"""SMS log records (the generic CSV, the Twilio console export, the Twilio API) to ParsedSms."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -10,33 +11,42 @@ from replywatch.clock import as_utc
 from replywatch.errors import ParseError
 from replywatch.parse.types import INBOUND, OUTBOUND, ParsedSms
 
-GENERIC_COLUMNS = ("id", "sent_at", "from", "to", "body", "direction")
-TWILIO_COLUMNS = ("Sid", "SentDate", "From", "To", "Body", "Direction")
+GENERIC = "generic"
+TWILIO_CSV = "twilio"
+TWILIO_API = "twilio-api"
+# Each dialect names, in order: id, sent_at, from, to, body, direction.
+DIALECT_COLUMNS = {
+    GENERIC: ("id", "sent_at", "from", "to", "body", "direction"),
+    TWILIO_CSV: ("Sid", "SentDate", "From", "To", "Body", "Direction"),
+    TWILIO_API: ("sid", "date_sent", "from", "to", "body", "direction"),
+}
+GENERIC_COLUMNS = DIALECT_COLUMNS[GENERIC]
+TWILIO_COLUMNS = DIALECT_COLUMNS[TWILIO_CSV]
+_ROLES = ("id", "sent_at", "from", "to", "body", "direction")
 _OUTBOUND = {"outbound", "outbound-api", "outbound-reply", "outbound-call"}
+# The console's log view words directions ("Incoming", "Outgoing API"); an export saved from it may too.
+_WORDED_INBOUND = "incoming"
+_ZONE_WORD = re.compile(r"\s+(UTC|GMT|Z)$", re.IGNORECASE)
 
 
 def csv_dialect(header: list[str]) -> str:
     """`generic` or `twilio` from a header row; ParseError naming what is missing otherwise."""
     names = {h.strip() for h in header}
-    if all(c in names for c in GENERIC_COLUMNS):
-        return "generic"
-    if all(c in names for c in TWILIO_COLUMNS):
-        return "twilio"
+    for dialect in (GENERIC, TWILIO_CSV):
+        if all(c in names for c in DIALECT_COLUMNS[dialect]):
+            return dialect
     missing = [c for c in GENERIC_COLUMNS if c not in names]
     raise ParseError(f"SMS CSV header lacks column(s) {', '.join(missing)} (see the SMS log CSV format)")
 
 
 def parse_sms_row(row: Mapping[str, str], dialect: str, *, assume_utc: bool = True) -> ParsedSms:
     """One row to a ParsedSms; ParseError names the column at fault."""
-    cols = dict(
-        zip(GENERIC_COLUMNS, GENERIC_COLUMNS if dialect == "generic" else TWILIO_COLUMNS, strict=True)
-    )
+    if dialect not in DIALECT_COLUMNS:
+        raise ParseError(f"unknown SMS dialect {dialect!r}")
+    cols = dict(zip(_ROLES, DIALECT_COLUMNS[dialect], strict=True))
     sid = (row.get(cols["id"]) or "").strip()
     if not sid:
         raise ParseError(f"column {cols['id']}: empty message id")
-    direction = (row.get(cols["direction"]) or "").strip().lower()
-    if direction not in _OUTBOUND and direction != INBOUND:
-        raise ParseError(f"column {cols['direction']}: {direction!r} is neither inbound nor outbound")
     num_media = (row.get("NumMedia") or row.get("num_media") or "0").strip()
     return ParsedSms(
         sid=sid,
@@ -44,15 +54,25 @@ def parse_sms_row(row: Mapping[str, str], dialect: str, *, assume_utc: bool = Tr
         sender=(row.get(cols["from"]) or "").strip(),
         recipient=(row.get(cols["to"]) or "").strip(),
         body=row.get(cols["body"]) or "",
-        direction=OUTBOUND if direction in _OUTBOUND else INBOUND,
+        direction=_direction(row.get(cols["direction"]) or "", cols["direction"]),
         status=(row.get("Status") or row.get("status") or "").strip().lower() or None,
         num_media=int(num_media) if num_media.isdigit() else 0,
     )
 
 
+def _direction(text: str, column: str) -> str:
+    """`inbound` is inbound; Twilio's `outbound-api`, `outbound-reply`, `outbound-call` are outbound."""
+    value = text.strip().lower()
+    if value in (INBOUND, _WORDED_INBOUND):
+        return INBOUND
+    if value in _OUTBOUND or value.startswith("outgoing"):
+        return OUTBOUND
+    raise ParseError(f"column {column}: {value!r} is neither inbound nor outbound")
+
+
 def _timestamp(text: str, column: str) -> datetime:
-    """ISO 8601 (naive = UTC, as logs are kept) or RFC 2822 as the Twilio API writes it."""
-    value = text.strip()
+    """ISO 8601 (`T` or a space; naive = UTC, as Twilio keeps its logs) or RFC 2822 as the API writes it."""
+    value = _ZONE_WORD.sub(" +00:00", text.strip()).replace(" +00:00", "+00:00")
     if not value:
         raise ParseError(f"column {column}: empty time")
     try:
@@ -60,6 +80,6 @@ def _timestamp(text: str, column: str) -> datetime:
     except ValueError:
         pass
     try:
-        return as_utc(parsedate_to_datetime(value))
+        return as_utc(parsedate_to_datetime(text.strip()))
     except (TypeError, ValueError, IndexError):
-        raise ParseError(f"column {column}: cannot read time {value!r}") from None
+        raise ParseError(f"column {column}: cannot read time {text.strip()!r}") from None

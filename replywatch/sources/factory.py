@@ -21,4 +21,12 @@ def build_source(cfg: SourceConfig) -> Source:
         return MboxSource(cfg.name, path)
     if isinstance(cfg, SmsCsvSourceConfig):
         return SmsCsvSource(cfg.name, Path(cfg.path))
+    if cfg.type == "imap":
+        from replywatch.sources.imap import ImapSource  # imapclient loads only where IMAP is configured
+
+        return ImapSource(cfg)
+    if cfg.type == "twilio":
+        from replywatch.sources.twilio import TwilioSource  # the SDK loads only when a Twilio source is set
+
+        return TwilioSource(cfg)
     raise ConfigError(f"source {cfg.name!r}: type {cfg.type!r} is not supported by this version yet")

@@ -31,6 +31,7 @@ class SmsCsvSource:
         header = next(reader, None)
         if header is None:
             return
+        header = [name.strip() for name in header]  # spreadsheets pad names: " Sid" is still Sid
         try:
             dialect = csv_dialect(header)
         except ParseError as exc:

@@ -1,0 +1,175 @@
+"""Benchmark: `replywatch poll --once` on a Twilio source beside a plain SDK `messages.list()`, same messages.
+
+    .venv/bin/python bench/ingest_sms.py [--messages 50000] [--db URL] [--numbers] [--profile N]
+
+The fake Messages API (tests/fakes/twilio_api.py) serves the messages from its own process, so neither
+side shares a GIL with it. Printed, in messages/s: the plain SDK listing; the Twilio source alone
+(listing, sorting, payloads, no store); `replywatch poll --once` as a user runs it (a fresh SQLite file
+unless --db, leads imported first so replies are matched); and the ratio poll / list (target >= 0.5).
+`--profile N` polls N messages in-process under cProfile and prints where the time goes. Not a test:
+no figure is asserted; timings on shared machines are noisy, compare within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import multiprocessing
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio  # noqa: E402
+from twilio.rest import Client  # noqa: E402
+
+from replywatch.config import load_settings  # noqa: E402
+from replywatch.pipeline import Pipeline  # noqa: E402
+from replywatch.rules import default_rules_dir, load_rules  # noqa: E402
+from replywatch.sources.base import RawItem  # noqa: E402
+from replywatch.sources.factory import build_source  # noqa: E402
+from replywatch.store.db import open_database  # noqa: E402
+
+OURS = ("+15125550100", "+15125550101")
+START = datetime(2026, 10, 1, 13, tzinfo=UTC)
+
+
+def conversation(n: int) -> list[tuple[datetime, str, str, str, str]]:
+    """n texts over 30 days: an associate's text to a customer, every other one answered."""
+    rows = []
+    step = timedelta(days=30) / n
+    for i in range(n):
+        customer, ours = f"+1737{2000000 + i // 4:07d}", OURS[i % 2]
+        if i % 2:
+            rows.append((START + step * i, customer, ours, f"Yes, Saturday works. #{i}", "inbound"))
+        else:
+            rows.append(
+                (START + step * i, ours, customer, f"Hi, this is Dana about the CR-V #{i}", "outbound-api")
+            )
+    return rows
+
+
+def serve(n: int, ready: multiprocessing.Queue[str]) -> None:
+    fake = FakeTwilio().start()
+    fake.add_many(conversation(n))
+    ready.put(fake.base_url)
+    while True:
+        time.sleep(3600)
+
+
+def write_site(root: Path, base_url: str, db: str, n: int, numbers: bool) -> None:
+    filters = f"numbers = {list(OURS)!r}".replace("'", '"') if numbers else ""
+    (root / "replywatch.toml").write_text(
+        f"""[database]\nurl = "{db}"\n\n[[stores]]\nname = "Main Street Honda"\ntimezone = "America/Chicago"\n
+[[associates]]\nname = "Dana Lee"\nstore = "Main Street Honda"\nphones = ["{OURS[0]}", "{OURS[1]}"]\n
+[[sources]]\nname = "texts"\ntype = "twilio"\naccount_sid = "{ACCOUNT_SID}"\nauth_token_env = "BENCH_TOKEN"
+base_url = "{base_url}"\n{filters}\n""",
+        encoding="utf-8",
+    )
+    lines = ["lead_id,received_at,first_name,last_name,email,phone,source,associate,store"]
+    for i in range(0, n, 8):  # a lead for every other customer, received before our first text
+        when = (START + timedelta(days=30) / n * i - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        lines.append(
+            f"L{i},{when},Pat,Lee{i},,+1737{2000000 + i // 4:07d},Website,Dana Lee,Main Street Honda"
+        )
+    (root / "leads.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def cli(*args: str, cwd: Path) -> tuple[float, str]:
+    """Seconds `replywatch ARGS` took, and what it printed."""
+    env = os.environ | {"BENCH_TOKEN": AUTH_TOKEN, "NO_PROXY": "127.0.0.1,localhost"}
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "replywatch", *args], cwd=cwd, env=env, capture_output=True)
+    if done.returncode:
+        sys.exit(f"replywatch {' '.join(args)} failed:\n{done.stderr.decode()}")
+    return time.perf_counter() - began, done.stdout.decode().strip()
+
+
+def sdk_list(base_url: str) -> tuple[int, float]:
+    client = Client(ACCOUNT_SID, AUTH_TOKEN)
+    client.api.base_url = base_url
+    began = time.perf_counter()
+    count = len(client.api.account.messages.list(page_size=1000))
+    return count, time.perf_counter() - began
+
+
+def source_only(root: Path) -> tuple[int, float]:
+    """The Twilio source drained without storing: listing, sorting, payloads."""
+    os.environ["BENCH_TOKEN"] = AUTH_TOKEN
+    source = build_source(load_settings(root / "replywatch.toml").sources[0])
+    began = time.perf_counter()
+    count = sum(1 for _ in source.items({}))
+    return count, time.perf_counter() - began
+
+
+def profile(root: Path, limit: int) -> None:
+    """Poll the first `limit` messages in-process under cProfile; print the top of the profile."""
+    settings = load_settings(root / "replywatch.toml")
+    _, sessions = open_database(settings.database.url)
+    pipeline = Pipeline(sessions, settings, load_rules(default_rules_dir()))
+    source = build_source(settings.sources[0])
+
+    class First:
+        name = source.name
+
+        def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]:
+            for count, item in enumerate(source.items(cursors)):
+                if count == limit:
+                    return
+                yield item
+
+    profiler = cProfile.Profile()
+    profiler.runcall(pipeline.poll, First())
+    stats = pstats.Stats(profiler).sort_stats("cumulative")
+    stats.print_stats(35)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--numbers", action="store_true", help="filter by our two numbers (4 listings)")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="cProfile an in-process poll of N"
+    )
+    args = parser.parse_args()
+    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    ready: multiprocessing.Queue[str] = multiprocessing.Queue()
+    server = multiprocessing.Process(target=serve, args=(args.messages, ready), daemon=True)
+    server.start()
+    base_url = ready.get(timeout=300)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            write_site(
+                root, base_url, args.db or f"sqlite:///{root / 'bench.db'}", args.messages, args.numbers
+            )
+            cli("leads", "import", "leads.csv", cwd=root)
+            listed, list_s = sdk_list(base_url)
+            read, source_s = source_only(root)
+            if args.profile:
+                profile(root, args.profile)
+                return
+            poll_s, said = cli("poll", "--once", cwd=root)
+            contacted = json.loads(cli("status", "--format", "json", cwd=root)[1])["contacted"]
+    finally:
+        server.terminate()
+    print(f"messages: {args.messages} ({'by our 2 numbers' if args.numbers else 'whole account'})")
+    print(f"plain SDK messages.list():  {listed / list_s:9.0f} messages/s  ({list_s:.1f} s)")
+    print(f"Twilio source alone:        {read / source_s:9.0f} messages/s  ({source_s:.1f} s)")
+    print(f"replywatch poll --once:     {args.messages / poll_s:9.0f} messages/s  ({poll_s:.1f} s: {said})")
+    print(f"leads contacted: {contacted} of {len(range(0, args.messages, 8))}")
+    print(f"ratio poll / list: {(args.messages / poll_s) / (listed / list_s):.3f}  (target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()

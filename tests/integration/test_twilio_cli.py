@@ -1,0 +1,91 @@
+"""`replywatch poll --once`, `status` and `contacts export` on a Twilio source, as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, running
+from mailbuild import DANA_PHONE, Maildir, at, lead_mail
+
+EVA = "+15125550134"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTwilio]:
+    with running() as fake:
+        yield fake
+
+
+def cli(*args: str, cwd: Path, token: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLYWATCH_", "TWILIO_"))}
+    env |= {"NO_PROXY": "127.0.0.1,localhost", "TEXTS_TOKEN": token}
+    command = [sys.executable, "-m", "replywatch", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def dealership(root: Path, db_url: str, fake: FakeTwilio) -> None:
+    Maildir(root / "mail").add(lead_mail("P1", "Eva", "Ruiz", None, "(512) 555-0134", at(5, 15)), at(5, 15))
+    (root / "replywatch.toml").write_text(
+        f"""
+[database]
+url = "{db_url}"
+
+[[stores]]
+name = "Main Street Honda"
+timezone = "America/Chicago"
+
+[[associates]]
+name = "Dana Lee"
+store = "Main Street Honda"
+phones = ["{DANA_PHONE}"]
+
+[[sources]]
+name = "inbox"
+type = "maildir"
+path = "mail"
+
+[[sources]]
+name = "texts"
+type = "twilio"
+account_sid = "{ACCOUNT_SID}"
+auth_token_env = "TEXTS_TOKEN"
+numbers = ["{DANA_PHONE}"]
+base_url = "{fake.base_url}"
+""",
+        encoding="utf-8",
+    )
+
+
+def test_poll_status_and_export_with_twilio(tmp_path: Path, db_url: str, fake: FakeTwilio) -> None:
+    # Given a lead in the inbox, and our text and her reply in the Twilio account
+    dealership(tmp_path, db_url, fake)
+    fake.add(at(5, 15, 10), DANA_PHONE, EVA, "Hi Eva, Dana here", direction="outbound-api")
+    fake.add(at(5, 15, 45), EVA, DANA_PHONE, "sure, call me at 5")
+    # When the dealer polls once with a wrong token
+    refused = cli("poll", "--once", cwd=tmp_path, token="wrong")
+    # Then the poll fails in one line, and status shows the Twilio source failing with the reason
+    assert refused.returncode == 1
+    assert "texts: Twilio refused the credentials" in " ".join(refused.stderr.split())
+    status = cli("status", "--format", "json", cwd=tmp_path, token="wrong")
+    assert status.returncode == 1 and "Twilio refused the credentials" in status.stdout
+    # When the token is fixed and the dealer polls again
+    polled = cli("poll", "--once", cwd=tmp_path, token=AUTH_TOKEN)
+    assert polled.returncode == 0, polled.stderr
+    assert "texts: 2 new items" in polled.stdout
+    # Then status is clean and the export shows Eva contacted by SMS 45 minutes after her lead
+    assert cli("status", cwd=tmp_path, token=AUTH_TOKEN).returncode == 0
+    exported = cli("contacts", "export", cwd=tmp_path, token=AUTH_TOKEN)
+    row = next(csv.DictReader(io.StringIO(exported.stdout)))
+    assert (row["lead_id"], row["contacted"], row["contact_channel"], row["time_to_contact_s"]) == (
+        "P1",
+        "Y",
+        "sms",
+        "2700",
+    )
