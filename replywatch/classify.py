@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from replywatch.parse.replies import reply_text
 from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, ParsedEmail, ParsedSms
 from replywatch.rules import BODY_LIMIT, MessageView, RuleSet, sms_keyword
 
@@ -24,9 +25,10 @@ class Classification:
 DEFAULT = Classification(HUMAN, DEFAULT_RULE)
 
 
-def classify_email(email: ParsedEmail, rules: RuleSet) -> Classification:
-    """The kind of one email under `rules`; human when no rule matches."""
-    return _decide(email_view(email), rules)
+def classify_email(email: ParsedEmail, rules: RuleSet, reply: str | None = None) -> Classification:
+    """The kind of one email under `rules`; human when no rule matches. `reply` is its reply text when
+    the caller has it already (else it is worked out here)."""
+    return _decide(email_view(email, reply), rules)
 
 
 def classify_sms(sms: ParsedSms, rules: RuleSet) -> Classification:
@@ -39,7 +41,12 @@ def _decide(view: MessageView, rules: RuleSet) -> Classification:
     return DEFAULT if rule is None else Classification(rule.kind, rule.name)
 
 
-def email_view(email: ParsedEmail) -> MessageView:
+def email_reply_text(email: ParsedEmail, limit: int | None = BODY_LIMIT) -> str:
+    """The new text of an email (the HTML converted to text when it has no text part)."""
+    return reply_text(email.text, limit)
+
+
+def email_view(email: ParsedEmail, reply: str | None = None) -> MessageView:
     """What the rule conditions read of an email."""
     content_type, report_type = _content_type(email)
     return MessageView(
@@ -56,13 +63,18 @@ def email_view(email: ParsedEmail) -> MessageView:
             for attachment in email.attachments
             if attachment.payload
         ),
+        reply=(email_reply_text(email) if reply is None else reply)[:BODY_LIMIT],
     )
 
 
 def sms_view(sms: ParsedSms) -> MessageView:
     """What the rule conditions read of an SMS."""
     return MessageView(
-        channel=CHANNEL_SMS, sender=sms.sender, body=sms.body[:BODY_LIMIT], keyword=sms_keyword(sms.body)
+        channel=CHANNEL_SMS,
+        sender=sms.sender,
+        body=sms.body[:BODY_LIMIT],
+        keyword=sms_keyword(sms.body),
+        reply=sms.body[:BODY_LIMIT],
     )
 
 

@@ -1,7 +1,8 @@
 """The pure half of ingesting an item: parse, classify, decide direction, normalize; no database.
 
 Everything that can fail on bad input fails here, before the batch touches the store, so a bad
-item is quarantined without disturbing the others.
+item is quarantined without disturbing the others. Full bodies are not kept: the snippet is the
+reply text (what the person newly wrote), at most SNIPPET_CHARS.
 """
 
 from __future__ import annotations
@@ -10,20 +11,26 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.errors import MessageError
+from email.parser import BytesHeaderParser
 from typing import Any
 
-from replywatch.classify import Classification, classify_email, classify_sms
+from replywatch.classify import Classification, classify_email, classify_sms, email_reply_text
 from replywatch.directory import Directory
 from replywatch.errors import ParseError
 from replywatch.match.normalize import normalize_email, normalize_phone
 from replywatch.parse.adf import find_adf, parse_adf
+from replywatch.parse.dsn import read_report
 from replywatch.parse.email import parse_email
+from replywatch.parse.providers import parse_notice
 from replywatch.parse.sms import parse_sms_row
 from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, INBOUND, OUTBOUND, LeadRecord, ParsedEmail
-from replywatch.rules import RuleSet
+from replywatch.rules import BODY_LIMIT, RuleSet
 from replywatch.sources.base import RawItem
 
 SNIPPET_CHARS = 1000
+CONSENT_KINDS = ("opt_out", "opt_in")
+UNPARSABLE = "unparsable"
 # "Re:" in English and the prefixes other mail clients write (Spanish, German, Nordic, Italian…).
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|vs|r|rif|res|antw|odp|ynt|wg)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 
@@ -36,11 +43,62 @@ class Prepared:
     message: dict[str, Any]
     keys: dict[str, list[str]]
     leads: list[LeadRecord] = field(default_factory=list)
+    bounced: dict[str, str] = field(default_factory=dict)  # address that cannot be reached → its status
 
     @property
     def header_message_id(self) -> str | None:
         value = self.message.get("header_message_id")
         return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How the rules see one mail on its own: kind, deciding rule, reply text; or why it cannot be read."""
+
+    kind: str
+    rule: str
+    reply_text: str
+    error: str | None = None
+
+
+def read_email(raw: bytes, fallback_date: datetime | None = None) -> ParsedEmail:
+    """Parse mail bytes whatever their line ends; ParseError when they are not a mail."""
+    mail = with_lf(raw)
+    try:
+        return _parse(mail, fallback_date)
+    except ParseError:
+        closed = _closed_multipart(mail)
+        if closed is None:
+            raise
+        return _parse(closed, fallback_date)
+
+
+def _parse(mail: bytes, fallback_date: datetime | None) -> ParsedEmail:
+    try:
+        return parse_email(mail, fallback_date=fallback_date)
+    except MessageError as exc:  # a header the stdlib cannot decode (unknown charset, broken base64 word)
+        raise ParseError(f"cannot decode a header: {type(exc).__name__}: {exc}") from None
+
+
+def _closed_multipart(raw: bytes) -> bytes | None:
+    """A multipart cut short, closed: bounces often return a truncated original, and mail-parser fails
+    on a top-level multipart without its closing boundary. None when that is not the trouble."""
+    boundary = BytesHeaderParser().parsebytes(raw).get_boundary()
+    if not boundary or f"--{boundary}--".encode() in raw:
+        return None
+    return raw.rstrip(b"\n") + f"\n\n--{boundary}--\n".encode()
+
+
+def verdict(raw: bytes, rules: RuleSet) -> Verdict:
+    """The kind, rule and full reply text of one mail, as ingest would classify it before knowing who
+    is who (an associate's mail would be outbound or internal there). Never raises: bad mail says why."""
+    try:
+        mail = read_email(raw)
+        reply = email_reply_text(mail, limit=None)
+        found = classify_email(mail, rules, reply[:BODY_LIMIT])
+    except Exception as exc:  # like ingest, which quarantines whatever fails: one bad file stops nothing
+        return Verdict(UNPARSABLE, "", "", str(exc) if isinstance(exc, ParseError) else repr(exc))
+    return Verdict(found.kind, found.rule, reply)
 
 
 @dataclass(frozen=True)
@@ -59,10 +117,12 @@ class Preparer:
             return self._sms(item, item.payload)
         if not isinstance(item.payload, bytes):
             raise ParseError("a mail item must be bytes")
-        return self._email(item, parse_email(item.payload, fallback_date=item.fallback_date))
+        raw = with_lf(item.payload)
+        return self._email(item, raw, read_email(raw, item.fallback_date))
 
-    def _email(self, item: RawItem, mail: ParsedEmail) -> Prepared:
-        verdict = classify_email(mail, self.rules)
+    def _email(self, item: RawItem, raw: bytes, mail: ParsedEmail) -> Prepared:
+        reply = email_reply_text(mail, BODY_LIMIT)
+        found = classify_email(mail, self.rules, reply)
         sender = normalize_email(mail.sender.address) if mail.sender else None
         ours = self.directory.associates_of("email", sender)
         keys = {
@@ -73,27 +133,42 @@ class Preparer:
             "ref": list(dict.fromkeys(mail.in_reply_to + mail.references)),
         }
         outbound = item.in_sent_folder or bool(ours)
-        recipients = keys["to"] + keys["cc"]
-        if outbound and recipients and all(self.directory.associates_of("email", r) for r in recipients):
-            verdict = Classification("internal", "builtin:between-associates")
+        found = self._email_context(found, outbound, keys["to"] + keys["cc"])
+        bounced = _bounced(raw) if found.kind == "bounce" else {}
         message = _columns(
             item,
             channel=CHANNEL_EMAIL,
             direction=OUTBOUND if outbound else INBOUND,
-            verdict=verdict,
+            verdict=found,
             sent_at=mail.date or item.fallback_date or self.now,
             sender=sender,
             sender_name=(mail.sender.name or None) if mail.sender else None,
             subject=mail.subject[:1000],
             header_message_id=mail.message_id,
             is_reply=bool(mail.in_reply_to or mail.references or _REPLY_PREFIX.match(mail.subject)),
-            snippet=mail.text[:SNIPPET_CHARS],
+            snippet=_snippet(reply, bounced),
             associate_id=ours[0] if outbound and ours else None,
             store_id=self.directory.associate_store.get(ours[0]) if outbound and ours else None,
             ingested_at=self.now,
         )
-        leads = _adf_records(mail, mail.message_id or item.external_id) if verdict.kind == "lead" else []
-        return Prepared(item, message, keys, leads)
+        leads = self._leads(mail, found, mail.message_id or item.external_id) if found.kind == "lead" else []
+        return Prepared(item, message, keys, leads, bounced)
+
+    def _email_context(
+        self, verdict: Classification, outbound: bool, recipients: list[str]
+    ) -> Classification:
+        """What the rules cannot know: who is one of us."""
+        if outbound and recipients and all(self.directory.associates_of("email", r) for r in recipients):
+            return Classification("internal", "builtin:between-associates")
+        if outbound and verdict.kind in CONSENT_KINDS:
+            return Classification("human", "builtin:outbound")  # our own "reply STOP to unsubscribe"
+        return verdict
+
+    def _leads(self, mail: ParsedEmail, verdict: Classification, fallback_id: str) -> list[LeadRecord]:
+        notice = self.rules.notice_format(verdict.rule)
+        if notice is None:
+            return _adf_records(mail, fallback_id)
+        return [parse_notice(mail.text, notice, fallback_id)]
 
     def _sms(self, item: RawItem, row: Mapping[str, str]) -> Prepared:
         sms = parse_sms_row(row, row.get("__dialect__", "generic"))
@@ -104,7 +179,7 @@ class Preparer:
         outbound = sms.direction == OUTBOUND or bool(senders_associates)
         ours = senders_associates if outbound else self.directory.associates_of("phone", recipient)
         verdict = classify_sms(sms, self.rules)
-        if outbound and verdict.kind in ("opt_out", "opt_in"):
+        if outbound and verdict.kind in CONSENT_KINDS:
             verdict = Classification("human", "builtin:outbound")  # our own "Reply STOP to opt out"
         message = _columns(
             item,
@@ -125,6 +200,29 @@ class Preparer:
         )
         keys = {"from": [sender] if sender else [], "to": [recipient] if recipient else []}
         return Prepared(item, message, keys)
+
+
+def with_lf(raw: bytes) -> bytes:
+    """Mail with LF line ends: CRLF (as IMAP serves it) and bare CR (old Macs) parse like LF originals."""
+    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in raw else raw
+
+
+def _bounced(raw: bytes) -> dict[str, str]:
+    """Addresses a bounce reports as unreachable, normalized, with their status."""
+    found: dict[str, str] = {}
+    for recipient in read_report(raw):
+        address = normalize_email(recipient.address)
+        if recipient.failed and address:
+            found[address] = recipient.status
+    return found
+
+
+def _snippet(reply: str, bounced: dict[str, str]) -> str:
+    """The reply text; for a bounce, first the addresses that could not be reached."""
+    if not bounced:
+        return reply[:SNIPPET_CHARS]
+    failed = ", ".join(f"{address} ({status})" if status else address for address, status in bounced.items())
+    return f"undeliverable to {failed}\n{reply}"[:SNIPPET_CHARS]
 
 
 def _emails(addresses: Any) -> list[str]:

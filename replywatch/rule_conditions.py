@@ -11,6 +11,7 @@ from operator import attrgetter
 from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS
 
 BODY_LIMIT = 4096  # characters of body text that body_matches reads
+_PHRASE_CHARS = 80  # reply_is compares only short replies: a keyword or a phrase, never a letter
 _KEYWORD_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 
 
@@ -28,6 +29,7 @@ class MessageView:
     attachment_types: tuple[str, ...] = ()
     attachment_texts: tuple[str, ...] = ()  # the start of the attachments kept with a payload (XML)
     keyword: str = ""  # sms_keyword(body) for SMS, else empty
+    reply: str = ""  # the new text of the message (quotes and signature removed), first BODY_LIMIT characters
 
 
 Predicate = Callable[[MessageView], bool]
@@ -107,7 +109,12 @@ def _header(value: object, modifiers: dict[str, object]) -> Predicate:
     return lambda view: any(not pattern.search(v) for v in view.headers.get(name, ()))
 
 
-_REGEX_ON_TEXT = {"subject_matches": "subject", "body_matches": "body", "sender_matches": "sender"}
+_REGEX_ON_TEXT = {
+    "subject_matches": "subject",
+    "body_matches": "body",
+    "sender_matches": "sender",
+    "reply_matches": "reply",
+}
 _REGEX_ON_ANY = {"attachment_type_matches": "attachment_types", "attachment_matches": "attachment_texts"}
 _EQUALS = {"content_type": "content_type", "report_type": "report_type"}
 
@@ -132,12 +139,22 @@ for _key, _attribute in {**_REGEX_ON_TEXT, **_REGEX_ON_ANY, **_EQUALS}.items():
     CONDITION_TYPES[_key] = ConditionType(_simple(_key, _attribute))
 
 
+def _words(key: str, value: object) -> frozenset[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(word, str) for word in value):
+        raise InvalidRule(f"{key} must be a non-empty list of strings", key)
+    return frozenset(sms_keyword(word) for word in value) - {""}
+
+
 @condition_type("sms_body_is")
 def _sms_body_is(value: object, _: dict[str, object]) -> Predicate:
-    if not isinstance(value, list) or not value or not all(isinstance(word, str) for word in value):
-        raise InvalidRule("sms_body_is must be a non-empty list of strings", "sms_body_is")
-    words = frozenset(sms_keyword(word) for word in value) - {""}
+    words = _words("sms_body_is", value)
     return lambda view: view.keyword in words
+
+
+@condition_type("reply_is")
+def _reply_is(value: object, _: dict[str, object]) -> Predicate:
+    words = _words("reply_is", value)
+    return lambda view: len(view.reply) <= _PHRASE_CHARS and sms_keyword(view.reply) in words
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from replywatch.errors import RulesError
+from replywatch.match.policy import check_policy, matching_file
+from replywatch.parse.providers import FormatError, NoticeFormat, notice_format
 from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, KINDS
 from replywatch.rule_conditions import (
     BODY_LIMIT,
@@ -33,6 +35,7 @@ __all__ = [
     "ConditionType",
     "InvalidRule",
     "MessageView",
+    "NoticeFormat",
     "Predicate",
     "Rule",
     "RuleSet",
@@ -57,6 +60,7 @@ class Rule:
     file: str
     line: int
     conditions: tuple[Condition, ...]
+    notice: NoticeFormat | None = None  # how to read a provider's plain-text lead notice ([rule.lead])
 
 
 class RuleSet:
@@ -64,6 +68,7 @@ class RuleSet:
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
+        self._notices = {rule.name: rule.notice for rule in self.rules if rule.notice is not None}
         # Per channel, drop rules bound to the other channel and their channel test: the hot path is shorter.
         self._plans = {channel: self._plan(channel) for channel in (CHANNEL_EMAIL, CHANNEL_SMS)}
 
@@ -74,6 +79,10 @@ class RuleSet:
             if channels <= {channel}:
                 plan.append((rule, tuple(c.test for c in rule.conditions if c.key != "channel")))
         return tuple(plan)
+
+    def notice_format(self, rule_name: str) -> NoticeFormat | None:
+        """The plain-text notice format of a lead rule; None for ADF rules and every other rule."""
+        return self._notices.get(rule_name)
 
     def first_match(self, view: MessageView) -> Rule | None:
         for rule, tests in self._plans[view.channel]:
@@ -136,6 +145,8 @@ def _read_file(path: Path) -> tuple[list[Rule], list[str]]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return [], [_toml_error(path, exc)]
+    if matching_file(data):  # rules/30-matching.toml: the matching policy, checked by its own module
+        return [], check_policy(path, text)
     errors = [
         f"{path}:1: unknown top-level key {key!r} (expected [[rule]] tables)" for key in data if key != "rule"
     ]
@@ -181,7 +192,19 @@ def _build_rule(table: object, file: str, line: int) -> Rule:
         raise InvalidRule(f"rule {name!r} has no kind")
     if kind not in RULE_KINDS:
         raise InvalidRule(f"rule {name!r}: unknown kind {kind!r} (one of {', '.join(RULE_KINDS)})", "kind")
-    conditions = build_conditions(name, {k: v for k, v in table.items() if k not in ("name", "kind")})
+    conditions = build_conditions(name, {k: v for k, v in table.items() if k not in ("name", "kind", "lead")})
     if not conditions:
         raise InvalidRule(f"rule {name!r} has no condition")
-    return Rule(name, kind, file, line, conditions)
+    return Rule(name, kind, file, line, conditions, _notice(name, kind, table.get("lead")))
+
+
+def _notice(name: str, kind: str, table: object) -> NoticeFormat | None:
+    """The [rule.lead] table of a provider's plain-text lead rule."""
+    if table is None:
+        return None
+    if kind != "lead" or not isinstance(table, dict):
+        raise InvalidRule(f"rule {name!r}: a [rule.lead] table belongs to a rule of kind 'lead'", "kind")
+    try:
+        return notice_format(table)
+    except FormatError as exc:
+        raise InvalidRule(f"rule {name!r}: {exc}", exc.key) from exc

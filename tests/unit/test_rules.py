@@ -150,3 +150,43 @@ def test_a_new_condition_type_slots_in_by_name(tmp_path: Path, monkeypatch: pyte
     # When loaded and used, Then rule files may name it
     matched = load_rules(tmp_path).first_match(REPLY)
     assert matched is not None and matched.name == "short"
+
+
+@pytest.mark.parametrize(
+    ("condition", "reply", "holds"),
+    [
+        ('reply_is = ["unsubscribe"]', "Unsubscribe!", True),
+        ('reply_is = ["unsubscribe"]', "How do I unsubscribe from the newsletter but keep the quote?", False),
+        ("reply_matches = 'remove me'", "Please remove me", True),
+        ("reply_matches = 'remove me'", "", False),
+    ],
+)
+def test_reply_conditions_read_the_new_text_only(
+    tmp_path: Path, condition: str, reply: str, holds: bool
+) -> None:
+    # Given a rule on the reply text, and a message whose quoted body says "remove me"
+    write(tmp_path, "10-a.toml", rule("r", condition, kind="opt_out"))
+    view = MessageView(channel="email", body=f"{reply}\n> remove me / unsubscribe", reply=reply)
+    # Then only what the person newly wrote decides
+    assert (load_rules(tmp_path).first_match(view) is not None) is holds
+
+
+def test_reply_is_must_be_a_list(tmp_path: Path) -> None:
+    path = write(tmp_path, "10-a.toml", rule("a", 'reply_is = "stop"'))
+    assert check_rules(tmp_path) == [f"{path}:4: reply_is must be a non-empty list of strings"]
+
+
+def test_the_shipped_files_put_lead_notices_before_noise_and_email_opt_outs_after() -> None:
+    # Given the default email rules in the order they apply
+    kinds = [
+        r.kind
+        for r in load_rules(default_rules_dir()).rules
+        if any(c.key == "channel" and c.value == "email" for c in r.conditions)
+    ]
+    noise = [
+        index for index, kind in enumerate(kinds) if kind in ("bounce", "complaint", "auto_reply", "list")
+    ]
+    # Then every lead rule comes before the noise (providers send with bulk headers), every opt-out after
+    # it (an auto-reply saying "remove me" is still an auto-reply)
+    assert max(i for i, kind in enumerate(kinds) if kind == "lead") < min(noise)
+    assert min(i for i, kind in enumerate(kinds) if kind == "opt_out") > max(noise)
