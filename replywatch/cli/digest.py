@@ -1,0 +1,172 @@
+"""`digest preview|send|status` and `digest baseline set|show`: the Monday digest by hand."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from replywatch.cli.context import Runtime, console, runtime
+from replywatch.clock import now
+from replywatch.digest.baseline import EVERY_SCOPE, baseline_range, pin_baseline
+from replywatch.digest.build import baseline_figures, build_digest
+from replywatch.digest.present import HEADLINE, show
+from replywatch.digest.render import render, write_preview
+from replywatch.digest.runs import FAILED, digest_status, worker_id
+from replywatch.digest.scope import Scope, parse_day, require_monday, scope_named, scopes
+from replywatch.digest.send import deliver
+from replywatch.errors import ReplywatchError
+
+digest_app = typer.Typer(
+    help="The Monday digest: contact, baseline, trend and funnel for managers.", no_args_is_help=True
+)
+baseline_app = typer.Typer(help="The baseline every digest compares with.", no_args_is_help=True)
+_WEEK = typer.Option(..., "--week", help="Monday the week starts on, YYYY-MM-DD (store-local).")
+_STORE = typer.Option(
+    None, "--store", help="One store by name, or `group` (default: every store and the group)."
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(digest_app, name="digest")
+    digest_app.command("preview")(preview)
+    digest_app.command("send")(send)
+    digest_app.command("status")(status)
+    digest_app.add_typer(baseline_app, name="baseline")
+    baseline_app.command("set")(baseline_set)
+    baseline_app.command("show")(baseline_show)
+
+
+def _scopes(rt: Runtime, store: str | None) -> list[Scope]:
+    with rt.sessions() as session:
+        found = scopes(session, rt.settings)
+    chosen = scope_named(found, store)  # also refuses a configuration without stores
+    return [chosen] if store else found
+
+
+def preview(
+    ctx: typer.Context,
+    week: str = _WEEK,
+    out: Path = typer.Option(..., "--out", help="HTML file to write (the chart is inside it)."),
+    store: str | None = typer.Option(
+        None, "--store", help="One store, or `group` (default: the widest scope)."
+    ),
+) -> None:
+    """Write the digest of one week to an HTML file to open in a browser; nothing is sent."""
+    rt = runtime(ctx)
+    monday = require_monday(parse_day(week, "--week"))
+    with rt.sessions() as session:
+        scope = write_preview(session, rt.settings, monday, out, now(), store)
+    console.print(
+        f"digest of {scope.title} for the week of {monday.isoformat()} written to {out}", highlight=False
+    )
+
+
+def send(
+    ctx: typer.Context,
+    week: str = _WEEK,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Build and show what would go; send nothing."),
+    store: str | None = _STORE,
+) -> None:
+    """Mail the week's digest to each store's recipients and the roll-up to the group's, once each."""
+    rt = runtime(ctx)
+    monday = require_monday(parse_day(week, "--week"))
+    at, failed = now(), False
+    targets = _scopes(rt, store)
+    for scope in targets:
+        if not scope.is_complete(monday, at):
+            raise ReplywatchError(f"the week of {monday.isoformat()} has not ended yet for {scope.title}")
+    for scope in targets:
+        if dry_run:
+            _dry_run(rt, scope, monday)
+            continue
+        outcome = deliver(rt.sessions, rt.settings, scope, monday, at, worker_id(), retry_now=True)
+        failed |= outcome.status == "failed"
+        console.print(f"{scope.title}: {outcome.status} ({outcome.detail})", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _dry_run(rt: Runtime, scope: Scope, monday: date) -> None:
+    with rt.sessions() as session:
+        rendered = render(build_digest(session, scope, monday, now(), rt.settings.digest.baseline_weeks))
+    to = ", ".join(scope.recipients) or "nobody (no recipients configured)"
+    console.print(f"{scope.title}: would send to {to}: {rendered.subject}", highlight=False)
+
+
+def status(
+    ctx: typer.Context,
+    format: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Each scope's last digest and every one not sent yet, with its error and next attempt."""
+    rt = runtime(ctx)
+    with rt.sessions() as session:
+        rows = digest_status(session, now())
+    if format == "json":
+        console.print_json(json.dumps(rows))
+    else:
+        table = Table(title="Digests")
+        for column in ("Scope", "Week", "Status", "Attempts", "Sent", "Next attempt", "Last error"):
+            table.add_column(column)
+        for r in rows:
+            cells = (
+                r["scope"],
+                r["week"],
+                r["status"],
+                str(r["attempts"]),
+                r["sent_at"],
+                r["next_attempt_at"],
+            )
+            table.add_row(*(c or "" for c in cells), r["last_error"] or "")
+        console.print(table)
+    if any(r["status"] == FAILED for r in rows):
+        raise typer.Exit(1)
+
+
+def baseline_set(
+    ctx: typer.Context,
+    first: str = typer.Option(..., "--from", help="First week of the baseline (any day of it), YYYY-MM-DD."),
+    last: str = typer.Option(..., "--to", help="Last week of the baseline (any day of it), YYYY-MM-DD."),
+    store: str | None = typer.Option(
+        None, "--store", help="Pin for one store or `group` (default: every one)."
+    ),
+) -> None:
+    """Pin the baseline to a range of complete weeks; pin again to forge a new one."""
+    rt = runtime(ctx)
+    targets = _scopes(rt, store)
+    target = targets[0].name if store else EVERY_SCOPE
+    with rt.sessions() as session, session.begin():
+        pinned = pin_baseline(
+            session, targets, target, parse_day(first, "--from"), parse_day(last, "--to"), now()
+        )
+    who = targets[0].title if store else "every store and the group"
+    weeks = f"{pinned.first_week.isoformat()} to {pinned.last_week.isoformat()} ({pinned.weeks} weeks)"
+    console.print(f"baseline of {who}: weeks of {weeks}", highlight=False)
+    _print_baselines(rt, targets)
+
+
+def baseline_show(ctx: typer.Context) -> None:
+    """Each store's and the group's baseline: its weeks, pinned or not, 7-day contact rate, median."""
+    rt = runtime(ctx)
+    _print_baselines(rt, _scopes(rt, None))
+
+
+def _print_baselines(rt: Runtime, targets: list[Scope]) -> None:
+    table = Table(title="Baselines")
+    for column in ("Scope", "Weeks", "How", "7-day contact rate", "Median time-to-contact"):
+        table.add_column(column)
+    at = now()
+    with rt.sessions() as session:
+        for scope in targets:
+            rng = baseline_range(session, scope, at, rt.settings.digest.baseline_weeks)
+            figures = baseline_figures(session, scope, rng, at)
+            if rng is None or figures is None:
+                table.add_row(scope.title, "none yet", "", "", "")
+                continue
+            weeks = f"{rng.first_week.isoformat()} to {rng.last_week.isoformat()}"
+            how = "pinned" if rng.pinned else f"first {rng.weeks} complete weeks"
+            table.add_row(scope.title, weeks, how, show(HEADLINE[1], figures), show(HEADLINE[3], figures))
+    console.print(table)
