@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -106,29 +107,121 @@ class _SecretMixin(_Strict):
 
 
 class ImapSourceConfig(_SecretMixin):
+    """An IMAP lead inbox: implicit TLS or STARTTLS (plain text only to loopback or when insecure),
+    a password or XOAUTH2 with a refresh token, and INBOX plus the sent folder unless `folders` says."""
+
     name: str
     type: Literal["imap"]
     host: str
-    port: int | None = None
+    port: int | None = None  # default 993 with tls, 143 otherwise
     tls: bool = True
-    starttls: bool = False
-    insecure: bool = False
+    starttls: bool = False  # STARTTLS on a plain port; takes precedence over tls
+    insecure: bool = False  # allows plain text off loopback and skips certificate checks
+    ca_file: str | None = None
     username: str
+    auth: Literal["password", "xoauth2"] = "password"
     password_env: str | None = None
     password_file: str | None = None
+    oauth2_token_url: str | None = None
+    oauth2_client_id: str | None = None
+    oauth2_client_secret_env: str | None = None
+    oauth2_client_secret_file: str | None = None
+    oauth2_refresh_token_env: str | None = None
+    oauth2_refresh_token_file: str | None = None
+    oauth2_scope: str | None = None
     folders: list[str] | None = None
+    sent_folders: list[str] = Field(default_factory=lambda: ["Sent", "Sent Items", "Sent Messages"])
+    since: date | None = None  # ignore mail that arrived before this day
+    text_part_cap: int = Field(default=256 * 1024, ge=1024)
+    timeout: float = 60.0
+    store: str | None = None  # the store of leads whose notice names none we know
     interval: int = 60
+
+    @model_validator(mode="after")
+    def _safe_transport(self) -> ImapSourceConfig:
+        if self.mode == "plain" and not (self.insecure or _is_loopback(self.host)):
+            raise ValueError(
+                f"plain-text IMAP to {self.host} is refused: set tls = true or starttls = true "
+                "(or insecure = true if you must)"
+            )
+        if self.auth == "password" and not (self.password_env or self.password_file):
+            raise ValueError("password auth needs password_env or password_file")
+        if self.auth == "xoauth2":
+            missing = [k for k in ("oauth2_token_url", "oauth2_client_id") if not getattr(self, k)]
+            if not (self.oauth2_refresh_token_env or self.oauth2_refresh_token_file):
+                missing.append("oauth2_refresh_token_env or oauth2_refresh_token_file")
+            if missing:
+                raise ValueError(f"xoauth2 auth needs {', '.join(missing)}")
+        return self
+
+    @property
+    def mode(self) -> Literal["tls", "starttls", "plain"]:
+        return "starttls" if self.starttls else "tls" if self.tls else "plain"
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.mode == "tls" else 143)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class TwilioSourceConfig(_SecretMixin):
+    """The Twilio message log (or a Twilio-compatible one at `base_url`), read through the `twilio` SDK."""
+
     name: str
     type: Literal["twilio"]
     account_sid: str
     auth_token_env: str | None = None
     auth_token_file: str | None = None
-    numbers: list[str] = Field(default_factory=list)
+    api_key_sid: str | None = None  # an API key (SK…) with its secret, instead of the auth token
+    api_key_secret_env: str | None = None
+    api_key_secret_file: str | None = None
+    numbers: list[str] = Field(default_factory=list)  # ours, E.164; empty: every message of the account
     base_url: str = "https://api.twilio.com"
+    since: date | None = None  # GMT day the first poll reads from; default all the API keeps (~400 days)
+    store: str | None = None  # whose region reads the customers' numbers; default the first store
     interval: int = 60
+
+    @field_validator("numbers")
+    @classmethod
+    def _e164(cls, value: list[str]) -> list[str]:
+        numbers = [re.sub(r"[\s().-]", "", n) for n in value]
+        for raw, n in zip(value, numbers, strict=True):
+            if not re.fullmatch(r"\+[1-9]\d{6,14}", n):
+                raise ValueError(f"{raw!r} is not a phone number in E.164 form (+15125550100)")
+        return numbers
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> TwilioSourceConfig:
+        token = bool(self.auth_token_env or self.auth_token_file)
+        key = bool(self.api_key_sid or self.api_key_secret_env or self.api_key_secret_file)
+        if token == key:
+            raise ValueError("give auth_token_env/_file, or api_key_sid with api_key_secret_env/_file")
+        if key and not (self.api_key_sid and (self.api_key_secret_env or self.api_key_secret_file)):
+            raise ValueError("an API key needs api_key_sid and api_key_secret_env or api_key_secret_file")
+        return self
+
+    def credentials(self) -> tuple[str, str]:
+        """HTTP Basic (user, password): the API key and its secret, else the account SID and its token."""
+        if self.api_key_sid:
+            secret = self.read_secret("api_key_secret", self.api_key_secret_env, self.api_key_secret_file)
+            return self.api_key_sid, secret or ""
+        token = self.read_secret("auth_token", self.auth_token_env, self.auth_token_file)
+        return self.account_sid, token or ""
 
 
 class LocalMailSourceConfig(_Strict):
@@ -155,25 +248,80 @@ SourceConfig = Annotated[
 
 
 class SmtpConfig(_SecretMixin):
+    """The mail server the digest leaves by: STARTTLS (587) or implicit TLS (`ssl`, 465), optional auth."""
+
     host: str = "localhost"
-    port: int = 587
+    port: int | None = None  # default 465 with ssl, 587 otherwise
     starttls: bool = True
     ssl: bool = False
+    insecure: bool = False  # allows plain text off loopback and skips certificate checks
+    ca_file: str | None = None
     username: str | None = None
     password_env: str | None = None
     password_file: str | None = None
     sender: str = "replywatch@localhost"
-    timeout: float = 30.0
+    timeout: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _safe_transport(self) -> SmtpConfig:
+        if self.ssl and self.starttls and "starttls" in self.model_fields_set:
+            raise ValueError("choose one of starttls = true and ssl = true")
+        if self.mode == "plain" and not (self.insecure or _is_loopback(self.host)):
+            raise ValueError(
+                f"plain-text SMTP to {self.host} is refused: set starttls = true or ssl = true "
+                "(or insecure = true if you must)"
+            )
+        if self.username and not (self.password_env or self.password_file):
+            raise ValueError("username needs password_env or password_file")
+        return self
+
+    @property
+    def mode(self) -> Literal["ssl", "starttls", "plain"]:
+        return "ssl" if self.ssl else "starttls" if self.starttls else "plain"
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (465 if self.mode == "ssl" else 587)
+
+    def password(self) -> str | None:
+        return self.read_secret("password", self.password_env, self.password_file)
+
+
+_SEND_AT_RE = re.compile(r"^(MON|TUE|WED|THU|FRI|SAT|SUN)\s+(\d{1,2}):(\d{2})$", re.IGNORECASE)
 
 
 class DigestConfig(_Strict):
+    """The Monday digest: when it goes (store-local), its baseline, the group roll-up and the mail server."""
+
     send_at: str = "MON 07:00"
-    baseline_weeks: int = 4
+    baseline_weeks: int = Field(default=4, ge=1, le=52)
+    group_name: str = "All stores"
+    group_recipients: list[str] = Field(default_factory=list)  # the roll-up of every store goes here
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+
+    @field_validator("send_at")
+    @classmethod
+    def _valid_send_at(cls, value: str) -> str:
+        m = _SEND_AT_RE.match(value.strip())
+        if not m or int(m.group(2)) > 23 or int(m.group(3)) > 59:
+            raise ValueError(f'expected a day and a store-local time like "MON 07:00", got {value!r}')
+        return value
+
+    @property
+    def send_weekday(self) -> int:
+        """Monday 0 … Sunday 6."""
+        return DAYS.index(self.send_at.strip()[:3].lower())
+
+    @property
+    def send_time(self) -> time:
+        hours, minutes = self.send_at.strip()[3:].strip().split(":")
+        return time(int(hours), int(minutes))
 
 
 class MatchingConfig(_Strict):
-    lead_open_days: int = 90
+    """`[matching]`: how long a lead takes replies. Thresholds and weights live in rules/30-matching.toml."""
+
+    lead_open_days: int = Field(default=90, ge=1, le=3650)
 
 
 class Settings(_Strict):

@@ -1,7 +1,7 @@
 """Storing a batch of prepared items: messages and keys in bulk, leads, one candidate look-up, matches.
 
 Statements per batch do not grow with its size: rows go in with one executemany each, and
-candidate leads for every message come from two indexed queries.
+candidate leads for every message come from a few indexed queries.
 """
 
 from __future__ import annotations
@@ -13,46 +13,78 @@ from sqlalchemy.orm import Session
 
 from replywatch.directory import Directory
 from replywatch.leads import LeadInput, add_leads, refresh_contacts
-from replywatch.match.candidates import CandidateIndex, MatchQuery
-from replywatch.match.link import decide_match, follow_thread, match_row
+from replywatch.match.candidates import CandidateIndex
+from replywatch.match.evidence import MessageFacts, build_query
+from replywatch.match.link import (
+    Matching,
+    candidate_keys,
+    follow_thread,
+    follow_touches,
+    match_row,
+    note_decision,
+)
+from replywatch.match.policy import MatchPolicy, load_policy
 from replywatch.match.score import MATCHED
+from replywatch.match.types import MatchQuery
+from replywatch.parse.types import OUTBOUND
 from replywatch.prepare import Prepared
-from replywatch.store.models import Match, Message, MessageKey
-from replywatch.store.repo import LeadRef
+from replywatch.store.models import LeadIdentity, Match, Message, MessageKey
 
 
 class BatchStore:
     """Writes prepared items; `affected_leads` gathers the leads whose contact state must be recomputed."""
 
     def __init__(
-        self, session: Session, directory: Directory, open_days: int, now: datetime, default_store: str | None
+        self,
+        session: Session,
+        directory: Directory,
+        open_days: int,
+        now: datetime,
+        default_store: str | None,
+        policy: MatchPolicy | None = None,
     ) -> None:
         self.session, self.directory, self.open_days, self.now = session, directory, open_days, now
         self.default_store = default_store
+        self.matching = Matching(policy or load_policy(None), open_days, directory, now)
         self.affected_leads: set[int] = set()
 
     def store(self, batch: list[Prepared]) -> int:
         """Store the items (none may be stored already); returns how many new leads they carried."""
         if not batch:
             return 0
+        queries = [self._query(p) if p.message["kind"] != "lead" else None for p in batch]
         ids = self._insert_messages(batch)
-        self._insert_keys(batch, ids)
+        self._insert_keys(batch, queries, ids)
         new_leads = self._leads([(p, i) for p, i in zip(batch, ids, strict=True) if p.leads])
-        self._match([(p, i) for p, i in zip(batch, ids, strict=True) if p.message["kind"] != "lead"])
+        self._mark_bouncing(batch)
+        self._match([(p, q, i) for p, q, i in zip(batch, queries, ids, strict=True) if q is not None])
         return new_leads
 
     def finish(self) -> None:
         refresh_contacts(self.session, self.directory, self.affected_leads)
 
+    def _query(self, prepared: Prepared) -> MatchQuery:
+        m = prepared.message
+        facts = MessageFacts(
+            m["direction"],
+            m["channel"],
+            m["sent_at"],
+            m["sender_name"],
+            m["subject"],
+            m["snippet"],
+            m["store_id"],
+        )
+        return build_query(facts, prepared.keys, self.directory)
+
     def _insert_messages(self, batch: list[Prepared]) -> list[int]:
         stmt = insert(Message).returning(Message.id, sort_by_parameter_order=True)
         return list(self.session.scalars(stmt, [p.message for p in batch]))
 
-    def _insert_keys(self, batch: list[Prepared], ids: list[int]) -> None:
+    def _insert_keys(self, batch: list[Prepared], queries: list[MatchQuery | None], ids: list[int]) -> None:
         rows = [
             {"message_id": message_id, "role": role, "value": value[:500]}
-            for p, message_id in zip(batch, ids, strict=True)
-            for role, values in p.keys.items()
+            for p, q, message_id in zip(batch, queries, ids, strict=True)
+            for role, values in (q.keys if q else p.keys).items()
             for value in dict.fromkeys(values)
         ]
         if rows:
@@ -73,37 +105,62 @@ class BatchStore:
             default_store=self.default_store,
             open_days=self.open_days,
             now=self.now,
+            policy=self.matching.policy,
         )
         self.affected_leads |= affected
         return len(new_ids)
 
-    def _match(self, pairs: list[tuple[Prepared, int]]) -> None:
+    def _match(self, items: list[tuple[Prepared, MatchQuery, int]]) -> None:
         """Decide in time order, so a reply follows a message of ours stored earlier in the same batch."""
-        if not pairs:
+        if not items:
             return
-        queries = {i: MatchQuery(p.message["direction"], p.message["sent_at"], p.keys) for p, i in pairs}
-        index = CandidateIndex.load(self.session, queries.values())
+        index = CandidateIndex.load(
+            self.session, [q for _, q, _ in items], self.open_days, self.matching.notes
+        )
         rows: list[dict[str, object]] = []
+        key_rows: list[dict[str, object]] = []
         store_fill: list[dict[str, int]] = []
         headers: list[str] = []
-        for prepared, message_id in sorted(pairs, key=lambda pair: pair[0].message["sent_at"]):
-            decision = decide_match(index, queries[message_id], self.open_days)
+        touches: list[tuple[MatchQuery, int]] = []
+        for prepared, query, message_id in sorted(items, key=lambda item: item[1].sent_at):
+            decision = self.matching.decide(index, query)
             rows.append(match_row(message_id, decision, self.now))
-            if decision.lead_id is None:
+            key_rows += candidate_keys(message_id, decision)
+            if decision.lead is None:
                 continue
             lead = decision.lead
-            assert lead is not None
             self.affected_leads.add(lead.lead_id)
-            if decision.status == MATCHED and prepared.header_message_id:
-                index.note_thread(
-                    prepared.header_message_id, LeadRef(lead.lead_id, lead.received_at, lead.store_id)
-                )
+            if decision.status == MATCHED and query.direction == OUTBOUND:
+                touches.append((query, lead.lead_id))
+            if (
+                note_decision(index, query, decision, prepared.header_message_id)
+                and prepared.header_message_id
+            ):
                 headers.append(prepared.header_message_id)
             if prepared.message.get("store_id") is None and lead.store_id is not None:
                 store_fill.append({"b_id": message_id, "b_store": lead.store_id})
         self.session.execute(insert(Match), rows)
+        if key_rows:
+            self.session.execute(insert(MessageKey), key_rows)
         self._fill_stores(store_fill)
-        self.affected_leads |= follow_thread(self.session, headers, self.open_days, self.now)
+        self.affected_leads |= follow_thread(self.session, headers, self.matching)
+        done = {message_id for _, _, message_id in items}
+        self.affected_leads |= follow_touches(self.session, touches, self.matching, done)
+
+    def _mark_bouncing(self, batch: list[Prepared]) -> None:
+        """Addresses that bounced are marked on every lead that has them: those leads cannot be reached."""
+        rows = [
+            {"b_value": address, "b_at": p.message["sent_at"], "b_status": status or None}
+            for p in batch
+            for address, status in p.bounced.items()
+        ]
+        if rows:
+            stmt = (
+                update(LeadIdentity)
+                .where(LeadIdentity.kind == "email", LeadIdentity.value == bindparam("b_value"))
+                .values(bounced_at=bindparam("b_at"), bounce_status=bindparam("b_status"))
+            )
+            self.session.connection().execute(stmt, rows)
 
     def _fill_stores(self, rows: list[dict[str, int]]) -> None:
         """A customer's message belongs to the store of the lead it answers."""

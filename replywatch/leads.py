@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,11 +14,14 @@ from replywatch.clock import as_utc
 from replywatch.config import Settings
 from replywatch.contact import MessageFact, contact_state
 from replywatch.directory import Directory
-from replywatch.match.link import rematch_for_identities
-from replywatch.match.normalize import normalize_email, normalize_phone
+from replywatch.match.link import Matching, rematch_for_leads
+from replywatch.match.names import keys_to_find_messages, lead_keys
+from replywatch.match.namescore import lead_names
+from replywatch.match.normalize import loose_email, normalize_email, normalize_phone
+from replywatch.match.policy import MatchPolicy, load_policy
 from replywatch.parse.types import LeadRecord
 from replywatch.store import repo
-from replywatch.store.models import Lead, LeadIdentity
+from replywatch.store.models import Lead, LeadIdentity, LeadNameKey
 
 _REMATCH_SLACK_DAYS = 1
 UNDELIVERED = frozenset({"failed", "undelivered"})  # it never reached the customer: not a touch
@@ -40,6 +44,7 @@ def add_leads(
     default_store: str | None,
     open_days: int,
     now: datetime,
+    policy: MatchPolicy | None = None,
 ) -> tuple[list[int], set[int]]:
     """Store new leads (a lead already known by source and id is left as it is) and re-match the
     messages they explain. Returns (new lead ids, leads whose contact state must be recomputed)."""
@@ -54,11 +59,18 @@ def add_leads(
         return [], set()
     session.add_all(leads)
     session.flush()
-    values = sorted({i.value for lead in leads for i in lead.identities})
+    keys = sorted({i.value for lead in leads for i in lead.identities} | _lookup_keys(leads))
     # Matches made since the earliest new lead may now belong to it (the latest lead of a shopper wins).
     since = min(lead.received_at for lead in leads) - timedelta(days=_REMATCH_SLACK_DAYS)
-    affected = {lead.id for lead in leads} | rematch_for_identities(session, values, since, open_days, now)
+    matching = Matching(policy or load_policy(None), open_days, directory, now)
+    affected = {lead.id for lead in leads} | rematch_for_leads(session, keys, since, matching)
     return [lead.id for lead in leads], affected
+
+
+def _lookup_keys(leads: Iterable[Lead]) -> set[str]:
+    """Name keys that find the messages naming these leads, nicknames included."""
+    names = (n for lead in leads for n in lead_names(lead.first_name, lead.last_name, lead.full_name))
+    return {key for name in names for key in keys_to_find_messages(name)}
 
 
 def _new_lead(directory: Directory, given: LeadInput, default_store: str | None) -> Lead:
@@ -83,22 +95,37 @@ def _new_lead(directory: Directory, given: LeadInput, default_store: str | None)
         origin_message_id=given.origin_message_id,
     )
     region = store.region if store else "US"
-    values = {("email", e) for e in map(normalize_email, record.emails) if e}
+    emails = {e for e in map(normalize_email, record.emails) if e}
+    values = {("email", e) for e in emails} | {("loose", x) for e in emails if (x := loose_email(e)) != e}
     values |= {("phone", p) for p in (normalize_phone(x, region) for x in record.phones) if p}
     lead.identities = [LeadIdentity(kind=k, value=v) for k, v in sorted(values)]
+    names = lead_names(lead.first_name, lead.last_name, lead.full_name)
+    keys = sorted({k for n in names for k in lead_keys(n)})
+    lead.name_keys = [LeadNameKey(key=k, received_at=lead.received_at) for k in keys]
     return lead
 
 
 def import_leads(
-    session: Session, settings: Settings, records: list[LeadRecord], now: datetime
+    session: Session,
+    settings: Settings,
+    records: list[LeadRecord],
+    now: datetime,
+    policy: MatchPolicy | None = None,
 ) -> tuple[int, int]:
     """A lead file into the store: new leads added, their messages re-matched, contact recomputed.
+    Without `policy`, the one of the configured rules folder (else the shipped one) applies.
 
     Returns (new leads, leads already known)."""
     directory = Directory(session, settings)
     inputs = [LeadInput(r) for r in records]
     new_ids, affected = add_leads(
-        session, directory, inputs, default_store=None, open_days=settings.matching.lead_open_days, now=now
+        session,
+        directory,
+        inputs,
+        default_store=None,
+        open_days=settings.matching.lead_open_days,
+        now=now,
+        policy=policy or load_policy(Path(settings.rules_dir) if settings.rules_dir else None),
     )
     refresh_contacts(session, directory, affected)
     return len(new_ids), len(records) - len(new_ids)

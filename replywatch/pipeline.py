@@ -19,6 +19,7 @@ from replywatch.config import Settings
 from replywatch.directory import Directory
 from replywatch.errors import ReplywatchError, SourceError, StoreError
 from replywatch.ingest import BatchStore
+from replywatch.match.policy import policy_of
 from replywatch.prepare import Prepared, Preparer
 from replywatch.rules import RuleSet
 from replywatch.sources.base import RawItem, Source
@@ -26,7 +27,7 @@ from replywatch.store import repo
 from replywatch.store.models import Quarantine
 
 log = logging.getLogger(__name__)
-BATCH_SIZE = 200
+BATCH_SIZE = 500
 
 
 @dataclass
@@ -121,6 +122,7 @@ class Pipeline:
                 self.settings.matching.lead_open_days,
                 self.now(),
                 self._source_store(source),
+                policy_of(self.rules),
             )
             leads, stored = 0, 0
             if not isolate:

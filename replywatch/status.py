@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from replywatch.clock import iso_z
+from replywatch.digest.runs import FAILED, digest_status
 from replywatch.store.models import Lead, Match, Quarantine, SourceState
 
 
@@ -30,9 +31,12 @@ def source_health(session: Session, source_names: list[str], now: datetime) -> d
                 "items_total": state.items_total if state else 0,
             }
         )
+    digests = digest_status(session, now)
     return {
         "sources": sources,
-        "failing": [s["name"] for s in sources if s["consecutive_failures"]],
+        "failing": [s["name"] for s in sources if s["consecutive_failures"]]
+        + [f"digest {d['scope']} {d['week']}" for d in digests if d["status"] == FAILED],
+        "digests": digests,
         "leads": session.scalar(select(func.count()).select_from(Lead)) or 0,
         "contacted": session.scalar(select(func.count()).where(Lead.contact_at.is_not(None))) or 0,
         "review_backlog": session.scalar(select(func.count()).where(Match.status == "review")) or 0,

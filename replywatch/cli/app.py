@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from replywatch.cli import data, polling, setup
+from replywatch.cli import classify, data, digest, funnel, polling, review, setup
 from replywatch.cli.context import Runtime, err_console
 from replywatch.config import DEFAULT_CONFIG
 from replywatch.errors import ReplywatchError
@@ -42,6 +42,10 @@ def _root(
 setup.register(app)
 polling.register(app)
 data.register(app)
+digest.register(app)
+funnel.register(app)
+review.register(app)
+classify.register(app)
 
 
 def main() -> None:

@@ -79,7 +79,10 @@ def demo(
     seed: int = typer.Option(7, help="Random seed of the sample data."),
 ) -> None:
     """Build a sample dealership (Maildir, SMS CSV, config), run the pipeline on SQLite, show contact."""
+    from replywatch.clock import now
     from replywatch.demo import write_sample_dealership
+    from replywatch.digest.render import write_preview
+    from replywatch.digest.scope import latest_complete_week
     from replywatch.store.db import open_database
 
     began = time.monotonic()
@@ -94,6 +97,9 @@ def demo(
         console.print(f"{cfg.name}: {counts}")
     with sessions() as session:
         print_summary(session)
+        week, preview = latest_complete_week(session, settings, now()), directory / "digest-preview.html"
+        write_preview(session, settings, week, preview, now())
+    console.print(f"digest of the week of {week.isoformat()}: {preview}", highlight=False)
     console.print(
         f"sample dealership in {directory}/ (config {sample.config_path}); {time.monotonic() - began:.1f} s"
     )

@@ -1,29 +1,51 @@
-"""Candidate leads for messages, from two indexed look-ups per batch: addresses and thread headers."""
+"""Candidate leads for messages, from a few indexed look-ups per batch: addresses and numbers, thread
+headers, name blocking keys, and the texts we sent to the customers' numbers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
+from replywatch.match.evidence import vehicle_named
+from replywatch.match.names import PersonName, keys_to_find_leads
+from replywatch.match.namescore import lead_names, name_reasons
 from replywatch.match.score import Candidate
-from replywatch.parse.types import INBOUND
+from replywatch.match.types import LeadRef, MatchQuery
+from replywatch.parse.types import CHANNEL_SMS, INBOUND
 from replywatch.store import repo
-from replywatch.store.repo import LeadRef
 
 # A lead notice may reach the inbox a little after the customer's first mail or text about it.
 EARLY_SLACK = timedelta(days=1)
+RECENT = timedelta(days=14)  # a conversation still going on
+_Add = Callable[[LeadRef, str], None]
 
 
-@dataclass(frozen=True)
-class MatchQuery:
-    """What matching needs from a message: direction, time, and its keys by role."""
+@dataclass
+class TouchNotes:
+    """Our messages matched in this unit of work and not yet in the leads' stored state: first touch,
+    who wrote, and the texts to each customer number. Shared by every index of one batch."""
 
-    direction: str
-    sent_at: datetime
-    keys: Mapping[str, Sequence[str]]  # from, reply_to, to, cc (normalized), ref (Message-IDs)
+    first: dict[int, datetime] = field(default_factory=dict)
+    by: dict[int, set[int]] = field(default_factory=dict)
+    texts: dict[str, list[tuple[datetime, int]]] = field(default_factory=dict)
+
+    def note(self, query: MatchQuery, lead: LeadRef) -> None:
+        earlier = self.first.get(lead.lead_id)
+        if earlier is None or query.sent_at < earlier:
+            self.first[lead.lead_id] = query.sent_at
+        self.by.setdefault(lead.lead_id, set()).update(query.associates)
+        if query.channel == CHANNEL_SMS:
+            for number in query.keys.get("to", ()):
+                self.texts.setdefault(number, []).append((query.sent_at, lead.lead_id))
+
+
+_PRIMARY_NAMES = frozenset(
+    {"name", "name_nickname", "name_fuzzy", "name_initial", "address_name", "address_initial"}
+)
 
 
 def is_phone(value: str) -> bool:
@@ -36,42 +58,135 @@ def _address_roles(direction: str) -> list[tuple[str, str]]:
     return [("to", "recipient"), ("cc", "recipient")]
 
 
+@dataclass
 class CandidateIndex:
-    """The leads that a set of messages can reach, loaded at once; `note_thread` adds a message
-    decided earlier in the same batch, so a reply can follow it before anything is committed."""
+    """The leads a set of messages can reach, loaded at once. `note_*` add what was decided earlier in
+    the same batch (a thread, a touch, a text), so later messages see it before anything is committed."""
 
-    def __init__(self, by_identity: dict[str, list[LeadRef]], by_header: dict[str, LeadRef]) -> None:
-        self.by_identity, self.by_header = by_identity, by_header
+    by_identity: dict[str, list[tuple[str, LeadRef]]]
+    by_header: dict[str, LeadRef]
+    by_name_key: dict[str, list[LeadRef]] = field(default_factory=dict)
+    texts: dict[str, list[tuple[datetime, int]]] = field(default_factory=dict)  # customer number → (at, lead)
+    notes: TouchNotes = field(default_factory=lambda: TouchNotes())
 
     @classmethod
-    def load(cls, session: Session, queries: Iterable[MatchQuery]) -> CandidateIndex:
+    def load(
+        cls, session: Session, queries: Iterable[MatchQuery], open_days: int, notes: TouchNotes | None = None
+    ) -> CandidateIndex:
+        queries = list(queries)
         values: set[str] = set()
         refs: set[str] = set()
+        names: set[str] = set()
+        phones: set[str] = set()
         for q in queries:
             refs.update(q.keys.get("ref", ()))
-            for role in ("from", "reply_to", "to", "cc"):
+            for role in ("from", "reply_to", "to", "cc", "loose", "text_phone"):
                 values.update(q.keys.get(role, ()))
-        return cls(repo.leads_by_identity_values(session, values), repo.thread_leads(session, refs))
+            names.update(k for n in q.names for k in keys_to_find_leads(n))
+            if q.channel == CHANNEL_SMS and q.direction == INBOUND:
+                phones.update(q.keys.get("from", ()))
+        notes = notes if notes is not None else TouchNotes()
+        if not queries:
+            return cls({}, {}, notes=notes)
+        start = min(q.sent_at for q in queries) - timedelta(days=open_days)
+        end = max(q.sent_at for q in queries) + EARLY_SLACK
+        return cls(
+            repo.leads_by_identity_values(session, values),
+            repo.thread_leads(session, refs),
+            repo.leads_by_name_keys(session, names, start, end),
+            repo.texts_to_numbers(session, phones, start, end),
+            notes,
+        )
 
     def note_thread(self, header_message_id: str | None, lead: LeadRef) -> None:
         if header_message_id:
             self.by_header[header_message_id] = lead
 
+    def note_touch(self, query: MatchQuery, lead: LeadRef) -> None:
+        self.notes.note(query, lead)
+
     def candidates(self, query: MatchQuery, open_days: int) -> list[Candidate]:
         """Leads open at the message's time that it names, each with the reasons it does."""
-        found: dict[int, tuple[LeadRef, list[str]]] = {}
+        found: dict[int, Candidate] = {}
+
+        def add(lead: LeadRef, reason: str) -> None:
+            found.setdefault(lead.lead_id, Candidate(lead)).reasons.add(reason)
+
         for ref in query.keys.get("ref", ()):
-            lead = self.by_header.get(ref)
-            if lead:
-                found.setdefault(lead.lead_id, (lead, []))[1].append("thread")
+            if ref in self.by_header:
+                add(self.by_header[ref], "thread")
+        self._identities(query, add)
+        if query.direction == INBOUND:
+            self._names(query, add)
+        window = timedelta(days=open_days)
+        open_ = [
+            c
+            for c in found.values()
+            if c.lead.received_at - EARLY_SLACK <= query.sent_at <= c.lead.received_at + window
+        ]
+        for c in open_:
+            self._corroborate(c, query)
+        return open_
+
+    def _identities(self, query: MatchQuery, add: _Add) -> None:
         for role, prefix in _address_roles(query.direction):
             for value in query.keys.get(role, ()):
-                kind = "phone" if is_phone(value) else "email"
-                for lead in self.by_identity.get(value, ()):
-                    found.setdefault(lead.lead_id, (lead, []))[1].append(f"{prefix}_{kind}")
-        window = timedelta(days=open_days)
-        return [
-            Candidate(lead.lead_id, lead.received_at, reasons, lead.store_id)
-            for lead, reasons in found.values()
-            if lead.received_at - EARLY_SLACK <= query.sent_at <= lead.received_at + window
-        ]
+                for _, lead in self.by_identity.get(value, ()):
+                    add(lead, f"{prefix}_{'phone' if is_phone(value) else 'email'}")
+        for value in query.keys.get("loose", ()):
+            for kind, lead in self.by_identity.get(value, ()):
+                if kind in ("email", "loose"):
+                    add(lead, "loose_email")
+        for value in query.keys.get("text_phone", ()):
+            for kind, lead in self.by_identity.get(value, ()):
+                if kind == "phone":
+                    add(lead, "text_phone")
+
+    def _names(self, query: MatchQuery, add: _Add) -> None:
+        seen: set[int] = set()
+        for name in query.names:
+            for key in keys_to_find_leads(name):
+                for lead in self.by_name_key.get(key, ()):
+                    if lead.lead_id in seen:
+                        continue
+                    seen.add(lead.lead_id)
+                    for reason in _name_reasons(query.names, lead) & _PRIMARY_NAMES:
+                        add(lead, reason)
+
+    def _corroborate(self, c: Candidate, query: MatchQuery) -> None:
+        lead = c.lead
+        c.reasons |= _name_reasons(query.names, lead)  # for our own message: whom it greets
+        if query.direction == INBOUND:
+            if vehicle_named(lead.vehicle, query.words):
+                c.reasons.add("vehicle")
+            if query.associates & {lead.associate_id, *self.notes.by.get(lead.lead_id, ())}:
+                c.reasons.add("associate")
+            if _PRIMARY_NAMES & _name_reasons(tuple(n for n in query.names if n.source == "text"), lead):
+                c.reasons.add("intro")  # they introduced themselves: people do when writing from elsewhere
+            if lead.store_id is not None and lead.store_id in query.stores:
+                c.reasons.add("store")
+            if query.channel == CHANNEL_SMS and self._last_texted(query) == lead.lead_id:
+                c.reasons.add("last_texted")
+        touched = min(
+            (t for t in (self.notes.first.get(lead.lead_id), lead.first_touch_at) if t), default=None
+        )
+        c.touched_before = touched is not None and touched <= query.sent_at
+        if c.touched_before and touched and query.direction == INBOUND and query.sent_at - touched <= RECENT:
+            c.reasons.add("recent_touch")
+
+    def _last_texted(self, query: MatchQuery) -> int | None:
+        numbers = query.keys.get("from", ())
+        sent = [t for n in numbers for t in (*self.texts.get(n, ()), *self.notes.texts.get(n, ()))]
+        before = [t for t in sent if t[0] <= query.sent_at]
+        return max(before)[1] if before else None
+
+
+def _name_reasons(names: tuple[PersonName, ...], lead: LeadRef) -> set[str]:
+    if not names:
+        return set()
+    return set(_cached_reasons(names, lead_names(lead.first_name, lead.last_name, lead.full_name)))
+
+
+@lru_cache(maxsize=65536)
+def _cached_reasons(names: tuple[PersonName, ...], lead: tuple[PersonName, ...]) -> frozenset[str]:
+    return frozenset(name_reasons(names, lead))

@@ -1,26 +1,45 @@
-"""Matching stored messages again: when a lead arrives late, or our message explains waiting replies."""
+"""Matching stored messages again: when a lead arrives late, a person decides, or our message explains
+waiting replies. Only messages no person has decided are touched."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from replywatch.match.candidates import CandidateIndex, MatchQuery
+from replywatch.match.candidates import CandidateIndex, TouchNotes
+from replywatch.match.evidence import MessageFacts, Who, build_query
+from replywatch.match.policy import MatchPolicy
 from replywatch.match.score import MATCHED, Decision, decide
+from replywatch.match.types import LeadRef, MatchQuery
+from replywatch.parse.types import OUTBOUND
 from replywatch.store import repo
-from replywatch.store.models import Match
+from replywatch.store.models import Match, Message, MessageKey
 
-ADDRESS_ROLES = ("from", "reply_to", "to", "cc")
-
-
-def decide_match(index: CandidateIndex, query: MatchQuery, open_days: int) -> Decision:
-    return decide(index.candidates(query, open_days), query.sent_at)
+# Roles of message keys a new lead can explain: addresses and numbers, and name blocking keys.
+LEAD_ROLES = ("from", "reply_to", "to", "cc", "loose", "text_phone", "name")
 
 
-def match_row(message_id: int, decision: Decision, now: datetime) -> dict[str, object]:
+@dataclass(frozen=True)
+class Matching:
+    """What deciding needs besides the data: the policy, how long a lead is open, who is ours, now."""
+
+    policy: MatchPolicy
+    open_days: int
+    who: Who
+    now: datetime
+    notes: TouchNotes = field(default_factory=TouchNotes)  # our messages matched in this unit of work
+
+    def decide(self, index: CandidateIndex, query: MatchQuery) -> Decision:
+        ours = query.direction == OUTBOUND
+        return decide(index.candidates(query, self.open_days), query.sent_at, self.policy, ours)
+
+
+def match_row(message_id: int, decision: Decision, now: datetime) -> dict[str, Any]:
     """The matches row for a decision; every column, so that a batch inserts with one statement."""
     return {
         "message_id": message_id,
@@ -33,39 +52,100 @@ def match_row(message_id: int, decision: Decision, now: datetime) -> dict[str, o
     }
 
 
-def rematch(session: Session, message_ids: Iterable[int], open_days: int, now: datetime) -> set[int]:
+def facts_of(message: Message) -> MessageFacts:
+    return MessageFacts(
+        message.direction,
+        message.channel,
+        message.sent_at,
+        message.sender_name,
+        message.subject,
+        message.snippet,
+        message.store_id,
+    )
+
+
+def note_decision(index: CandidateIndex, query: MatchQuery, decision: Decision, header: str | None) -> bool:
+    """Tell the index what a matched message teaches the later ones; True when it names a thread."""
+    if decision.status != MATCHED or decision.lead is None:
+        return False
+    lead: LeadRef = decision.lead
+    if query.direction == OUTBOUND:
+        index.note_touch(query, lead)
+    index.note_thread(header, lead)
+    return bool(header)
+
+
+def rematch(session: Session, message_ids: Iterable[int], matching: Matching) -> set[int]:
     """Match these stored messages again; the leads whose messages changed (before and after) come back."""
     loaded = repo.messages_with_keys(session, sorted(set(message_ids)))
     if not loaded:
         return set()
-    queries = [MatchQuery(m.direction, m.sent_at, keys) for m, keys in loaded]
-    index = CandidateIndex.load(session, queries)
+    queries = [build_query(facts_of(m), keys, matching.who) for m, keys in loaded]
+    index = CandidateIndex.load(session, queries, matching.open_days, matching.notes)
     stmt = select(Match.message_id, Match.lead_id).where(Match.message_id.in_([m.id for m, _ in loaded]))
     before = {message_id: lead_id for message_id, lead_id in session.execute(stmt)}
     affected: set[int] = set()
     headers: list[str] = []
-    for (message, _), query in sorted(zip(loaded, queries, strict=True), key=lambda p: p[1].sent_at):
-        decision = decide_match(index, query, open_days)
-        values = match_row(message.id, decision, now)
-        session.execute(update(Match).where(Match.message_id == message.id).values(**values))
+    rows: list[dict[str, Any]] = []
+    key_rows: list[dict[str, Any]] = []
+    for (message, keys), query in sorted(zip(loaded, queries, strict=True), key=lambda p: p[1].sent_at):
+        decision = matching.decide(index, query)
+        rows.append({f"b_{k}": v for k, v in match_row(message.id, decision, matching.now).items()})
+        key_rows += candidate_keys(message.id, decision, keys.get("lead", ()))
         affected.update(x for x in (before.get(message.id), decision.lead_id) if x is not None)
-        if decision.status == MATCHED and message.header_message_id:
+        if note_decision(index, query, decision, message.header_message_id) and message.header_message_id:
             headers.append(message.header_message_id)
-    return affected | follow_thread(session, headers, open_days, now)
+    _update_matches(session, rows)
+    if key_rows:
+        session.execute(insert(MessageKey), key_rows)
+    return affected | follow_thread(session, headers, matching)
 
 
-def follow_thread(session: Session, headers: list[str], open_days: int, now: datetime) -> set[int]:
-    """Messages newly matched explain the unmatched replies that name them."""
+def _update_matches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    table = Match.__table__
+    assert isinstance(table, Table)
+    columns = ("lead_id", "status", "score", "reasons", "decided_by", "decided_at")
+    stmt = (
+        update(table)
+        .where(table.c.message_id == bindparam("b_message_id"))
+        .values({c: bindparam(f"b_{c}") for c in columns})
+    )
+    session.connection().execute(stmt, list(rows))
+
+
+def follow_thread(session: Session, headers: list[str], matching: Matching) -> set[int]:
+    """Messages newly matched explain the undecided replies that name them."""
     if not headers:
         return set()
     waiting = repo.unmatched_message_ids_by_keys(session, ["ref"], headers)
-    return rematch(session, waiting, open_days, now) if waiting else set()
+    return rematch(session, waiting, matching) if waiting else set()
 
 
-def rematch_for_identities(
-    session: Session, values: list[str], since: datetime, open_days: int, now: datetime
+def follow_touches(
+    session: Session, touches: Sequence[tuple[MatchQuery, int]], matching: Matching, done: set[int]
 ) -> set[int]:
-    """A new lead: unmatched messages that carry its addresses, and automatic matches made since it
-    was received (a repeat shopper's reply goes to the latest lead), are matched again."""
-    ids = repo.message_ids_by_keys(session, ADDRESS_ROLES, values, since)
-    return rematch(session, ids, open_days, now) if ids else set()
+    """Our messages newly matched explain replies stored before them (a backfill reads the inbox before
+    the sent folder): the customers' later messages that no person decided, and the undecided messages
+    that name these leads as candidates, are matched again. `done`: messages decided with them."""
+    if not touches:
+        return set()
+    values = sorted({v for q, _ in touches for role in ("to", "cc") for v in q.keys.get(role, ())})
+    since = min(q.sent_at for q, _ in touches)
+    ids = set(repo.message_ids_by_keys(session, ("from", "reply_to"), values, since))
+    ids |= set(repo.unmatched_message_ids_by_keys(session, ["lead"], sorted({str(i) for _, i in touches})))
+    return rematch(session, ids - done, matching) if ids - done else set()
+
+
+def candidate_keys(message_id: int, decision: Decision, have: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """An undecided message is findable by its candidate leads, so that a touch of one can revisit it."""
+    if decision.status == MATCHED:
+        return []
+    leads = {str(c["lead_id"]) for c in decision.reasons} - set(have)
+    return [{"message_id": message_id, "role": "lead", "value": value} for value in sorted(leads)]
+
+
+def rematch_for_leads(session: Session, keys: Sequence[str], since: datetime, matching: Matching) -> set[int]:
+    """New leads: the messages since `since` that carry their addresses, numbers or name keys and that no
+    person decided are matched again (a repeat shopper's reply goes to the latest lead)."""
+    ids = repo.message_ids_by_keys(session, LEAD_ROLES, keys, since)
+    return rematch(session, ids, matching) if ids else set()

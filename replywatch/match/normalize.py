@@ -1,4 +1,5 @@
-"""Normalized identities: email addresses (NFKC, lower case) and phone numbers (E.164)."""
+"""Normalized identities: email addresses (NFKC, lower case; loosely without +tags and Gmail dots) and
+phone numbers (E.164)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,35 @@ def normalize_email(raw: str | None) -> str | None:
     return value if _EMAIL_RE.match(value) else None
 
 
-@lru_cache(maxsize=65536)
+# A North American number already in E.164 is what phonenumbers would return unchanged; logs and
+# APIs write nearly every number this way, and parsing each one costs more than storing the message.
+_NANP_E164 = re.compile(r"\+1[2-9]\d\d[2-9]\d{6}")
+
+
+_DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def loose_email(address: str) -> str:
+    """A normalized address without its +tag, and for Gmail without dots: a weaker identity."""
+    local, _, domain = address.partition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTLESS_DOMAINS:
+        local, domain = local.replace(".", ""), _DOTLESS_DOMAINS[domain]
+    return f"{local}@{domain}"
+
+
 def normalize_phone(raw: str | None, region: str = "US") -> str | None:
     """Any human way of writing a number → E.164 (`"(512) 555-0134"` → `"+15125550134"`).
 
     None for text that is no phone number and for short codes.
     """
+    if raw and _NANP_E164.fullmatch(raw):
+        return raw
+    return _parse_phone(raw, region)
+
+
+@lru_cache(maxsize=65536)
+def _parse_phone(raw: str | None, region: str) -> str | None:
     if not raw:
         return None
     digits = sum(ch.isdigit() for ch in raw)

@@ -1,39 +1,48 @@
 """Scoring and the decision: one score per candidate lead with named reasons; auto, review or unmatched.
 
-Pure: candidates come in, a decision goes out. Fuzzy names and the review queue slot in here by
-adding reasons and weights; the thresholds move to rules/30-matching.toml with that work.
+Pure: candidates come in, a decision goes out. What each reason is worth and the thresholds come
+from the policy (rules/30-matching.toml).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-# Strongest first. A thread header names our own message; an address or number is the customer's.
-REASON_SCORES = {
-    "thread": 1.0,
-    "reply_to_email": 0.95,
-    "from_email": 0.95,
-    "recipient_email": 0.95,
-    "from_phone": 0.9,
-    "recipient_phone": 0.9,
-}
-AUTO = 0.9
-REVIEW = 0.6
-MATCHED, REVIEW_STATUS, UNMATCHED = "matched", "review", "unmatched"
+from replywatch.match.namescore import lead_names, name_reason
+from replywatch.match.policy import MatchPolicy
+from replywatch.match.types import LeadRef
+
+MATCHED, REVIEW_STATUS, UNMATCHED, REJECTED = "matched", "review", "unmatched", "rejected"
+_SAME_PERSON = frozenset({"name", "name_nickname", "name_fuzzy"})
+IDENTITY = frozenset(
+    {
+        "reply_to_email",
+        "from_email",
+        "recipient_email",
+        "loose_email",
+        "from_phone",
+        "recipient_phone",
+        "text_phone",
+    }
+)
 
 
 @dataclass
 class Candidate:
-    lead_id: int
-    received_at: datetime
-    reasons: list[str] = field(default_factory=list)
-    store_id: int | None = None
+    lead: LeadRef
+    reasons: set[str] = field(default_factory=set)
+    touched_before: bool = False  # we wrote to this lead before the message was sent
+    strength: float = 0.0  # the score before its cap at 1, for ranking and the margin
 
     @property
     def score(self) -> float:
-        return max((REASON_SCORES[r] for r in self.reasons), default=0.0)
+        return min(1.0, self.strength)
+
+    @property
+    def lead_id(self) -> int:
+        return self.lead.lead_id
 
 
 @dataclass(frozen=True)
@@ -42,22 +51,65 @@ class Decision:
     lead_id: int | None
     score: float
     reasons: list[dict[str, object]]  # the ranked candidates: lead, score, reasons
-    lead: Candidate | None = None  # the chosen candidate (matched or for review)
+    lead: LeadRef | None = None  # the chosen lead (matched or for review)
 
 
-def decide(candidates: Iterable[Candidate], sent_at: datetime) -> Decision:
-    """Highest score wins; among equals (one shopper, several leads) the latest lead received before it."""
-    ranked = sorted(candidates, key=lambda c: _rank(c, sent_at), reverse=True)
-    explained: list[dict[str, object]] = [
-        {"lead_id": c.lead_id, "score": c.score, "reasons": sorted(set(c.reasons))} for c in ranked
-    ]
-    if not ranked or ranked[0].score < REVIEW:
-        return Decision(UNMATCHED, None, ranked[0].score if ranked else 0.0, explained)
+def decide(
+    candidates: Iterable[Candidate], sent_at: datetime, policy: MatchPolicy, ours: bool = False
+) -> Decision:
+    """The best candidate decides the status; a rival person within the margin sends it to review.
+    Among one person's leads: the one the thread names, else the latest touched before the message.
+    Our own message (`ours`) never waits for review over a rival: it follows up the latest lead."""
+    scored = [c for c in candidates if _scored(c, policy) > 0]
+    ranked = sorted(scored, key=lambda c: (c.strength, *_recency(c, sent_at)), reverse=True)
+    if not ranked or ranked[0].score < policy.review:
+        return Decision(UNMATCHED, None, ranked[0].score if ranked else 0.0, _explain(ranked))
     top = ranked[0]
-    status = MATCHED if top.score >= AUTO else REVIEW_STATUS
-    return Decision(status, top.lead_id, top.score, explained, top)
+    close = [c for c in ranked if c.strength >= top.strength - policy.margin - 1e-9]
+    if not ours and any(not one_shopper(c, top) for c in close):
+        return Decision(REVIEW_STATUS, top.lead_id, top.score, _explain(ranked), top.lead)
+    chosen = _answered(close, sent_at, ours)
+    status = MATCHED if top.score >= policy.auto else REVIEW_STATUS
+    ordered = [chosen, *(c for c in ranked if c is not chosen)]
+    return Decision(status, chosen.lead_id, chosen.score, _explain(ordered), chosen.lead)
 
 
-def _rank(c: Candidate, sent_at: datetime) -> tuple[float, int, float]:
-    received_before = c.received_at <= sent_at
-    return (c.score, int(received_before), c.received_at.timestamp() * (1 if received_before else -1))
+def one_shopper(a: Candidate, b: Candidate) -> bool:
+    """Two candidates are one shopper's leads when the same address or number names both and their names
+    agree; two people of one name, found by name alone, are two people."""
+    return a.lead_id == b.lead_id or (bool(a.reasons & b.reasons & IDENTITY) and same_person(a.lead, b.lead))
+
+
+def same_person(a: LeadRef, b: LeadRef) -> bool:
+    """Two leads of one shopper (a repeat visit, two providers) rather than two people: names agree,
+    or one of them has none."""
+    if a.lead_id == b.lead_id:
+        return True
+    names_a = lead_names(a.first_name, a.last_name, a.full_name)
+    names_b = lead_names(b.first_name, b.last_name, b.full_name)
+    if not names_a or not names_b or not names_a[0].first or not names_b[0].first:
+        return True
+    return name_reason(names_a, names_b) in _SAME_PERSON
+
+
+def _scored(c: Candidate, policy: MatchPolicy) -> float:
+    c.strength = policy.strength(c.reasons)
+    return c.strength
+
+
+def _answered(family: Sequence[Candidate], sent_at: datetime, ours: bool) -> Candidate:
+    """The lead a reply answers: named by the thread, else the latest touched before it, else the latest
+    received before it. Our own message follows up the latest lead received before it."""
+    threaded = [c for c in family if "thread" in c.reasons]
+    if threaded:
+        return max(threaded, key=lambda c: c.strength)
+    return max(family, key=lambda c: (not ours and c.touched_before, *_recency(c, sent_at)))
+
+
+def _recency(c: Candidate, sent_at: datetime) -> tuple[int, float]:
+    received_before = c.lead.received_at <= sent_at
+    return int(received_before), c.lead.received_at.timestamp() * (1 if received_before else -1)
+
+
+def _explain(ranked: Sequence[Candidate]) -> list[dict[str, object]]:
+    return [{"lead_id": c.lead_id, "score": c.score, "reasons": sorted(c.reasons)} for c in ranked]

@@ -111,6 +111,7 @@ class Lead(Base):
     opted_out_at: Mapped[datetime | None]
 
     identities: Mapped[list[LeadIdentity]] = relationship(back_populates="lead", cascade="all, delete-orphan")
+    name_keys: Mapped[list[LeadNameKey]] = relationship(cascade="all, delete-orphan")
 
 
 class LeadIdentity(Base):
@@ -125,7 +126,25 @@ class LeadIdentity(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(8))
     value: Mapped[str] = mapped_column(String(320))
+    # A bounce said mail to this address cannot be delivered: the lead cannot be reached by email.
+    bounced_at: Mapped[datetime | None]
+    bounce_status: Mapped[str | None] = mapped_column(String(16))  # the DSN status, e.g. "5.1.1"
     lead: Mapped[Lead] = relationship(back_populates="identities")
+
+
+class LeadNameKey(Base):
+    """A blocking key of a lead's name (surname sound + initial), with the lead's time: fuzzy name
+    look-ups read only the leads open around a message, whatever the number of leads stored."""
+
+    __tablename__ = "lead_name_keys"
+    __table_args__ = (
+        UniqueConstraint("lead_id", "key"),
+        Index("ix_lead_name_keys_key_received", "key", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime]
 
 
 class Message(Base):
@@ -181,6 +200,20 @@ class Match(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     decided_by: Mapped[str] = mapped_column(String(20), default="auto")
+    decided_at: Mapped[datetime]
+
+
+class ReviewDecision(Base):
+    """Who decided a message in the review queue, when, and what: accepted for a lead, or rejected."""
+
+    __tablename__ = "review_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(12))  # accept | reject
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
+    previous_status: Mapped[str] = mapped_column(String(12))
+    previous_lead_id: Mapped[int | None]
+    decided_by: Mapped[str] = mapped_column(String(200))
     decided_at: Mapped[datetime]
 
 
@@ -241,3 +274,13 @@ class FunnelEvent(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime]
+
+
+class DigestBaseline(Base):
+    """A baseline pinned by `digest baseline set`: weeks first_week … last_week (Mondays, inclusive)."""
+
+    __tablename__ = "digest_baselines"
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)  # a store's name, "group", or "*"
+    first_week: Mapped[date] = mapped_column(Date)
+    last_week: Mapped[date] = mapped_column(Date)
+    pinned_at: Mapped[datetime]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +11,13 @@ from sqlalchemy.orm import Session
 
 from replywatch.config import Settings
 from replywatch.match.normalize import normalize_email, normalize_phone
+from replywatch.match.types import LeadRef
 from replywatch.store.models import (
     Associate,
     AssociateIdentity,
     Lead,
     LeadIdentity,
+    LeadNameKey,
     Match,
     Message,
     MessageKey,
@@ -112,26 +113,70 @@ def source_state(session: Session, source: str) -> SourceState:
     return row
 
 
-@dataclass(frozen=True)
-class LeadRef:
-    """What matching needs of a lead: its id, when it was received, its store."""
+_LEAD_COLUMNS = (
+    Lead.id,
+    Lead.received_at,
+    Lead.store_id,
+    Lead.associate_id,
+    Lead.first_name,
+    Lead.last_name,
+    Lead.full_name,
+    Lead.vehicle,
+    Lead.first_touch_at,
+)
 
-    lead_id: int
-    received_at: datetime
-    store_id: int | None
+
+def _lead_ref(row: Sequence[Any]) -> LeadRef:
+    return LeadRef(*row)
 
 
-def leads_by_identity_values(session: Session, values: Iterable[str]) -> dict[str, list[LeadRef]]:
-    """Normalized email or phone → the leads that carry it, for many values in few queries."""
-    found: dict[str, list[LeadRef]] = {}
+def leads_by_identity_values(session: Session, values: Iterable[str]) -> dict[str, list[tuple[str, LeadRef]]]:
+    """Normalized email, loose email or phone → (kind, lead) for the leads that carry it; few queries."""
+    found: dict[str, list[tuple[str, LeadRef]]] = {}
     for part in chunks(sorted(values)):
         stmt = (
-            select(LeadIdentity.value, Lead.id, Lead.received_at, Lead.store_id)
+            select(LeadIdentity.value, LeadIdentity.kind, *_LEAD_COLUMNS)
             .join(Lead, Lead.id == LeadIdentity.lead_id)
             .where(LeadIdentity.value.in_(part))
         )
-        for value, lead_id, received_at, store_id in session.execute(stmt):
-            found.setdefault(value, []).append(LeadRef(lead_id, received_at, store_id))
+        for value, kind, *lead in session.execute(stmt):
+            found.setdefault(value, []).append((kind, _lead_ref(lead)))
+    return found
+
+
+def leads_by_name_keys(
+    session: Session, keys: Iterable[str], start: datetime, end: datetime
+) -> dict[str, list[LeadRef]]:
+    """Name blocking key → the leads received between start and end that carry it (index: key, time)."""
+    found: dict[str, list[LeadRef]] = {}
+    for part in chunks(sorted(keys)):
+        stmt = (
+            select(LeadNameKey.key, *_LEAD_COLUMNS)
+            .join(Lead, Lead.id == LeadNameKey.lead_id)
+            .where(LeadNameKey.key.in_(part), LeadNameKey.received_at.between(start, end))
+        )
+        for key, *lead in session.execute(stmt):
+            found.setdefault(key, []).append(_lead_ref(lead))
+    return found
+
+
+def texts_to_numbers(
+    session: Session, numbers: Iterable[str], start: datetime, end: datetime
+) -> dict[str, list[tuple[datetime, int]]]:
+    """Customer number → (sent_at, lead) of our texts to it that were matched to a lead."""
+    found: dict[str, list[tuple[datetime, int]]] = {}
+    for part in chunks(sorted(numbers)):
+        stmt = (
+            select(MessageKey.value, Message.sent_at, Match.lead_id)
+            .join(Message, Message.id == MessageKey.message_id)
+            .join(Match, Match.message_id == MessageKey.message_id)
+            .where(MessageKey.role == "to", MessageKey.value.in_(part))
+            .where(Message.direction == "outbound", Message.channel == "sms", Match.status == "matched")
+            .where(Message.sent_at.between(start, end))
+        )
+        for number, sent_at, lead_id in session.execute(stmt):
+            if lead_id is not None:
+                found.setdefault(number, []).append((sent_at, lead_id))
     return found
 
 
@@ -140,14 +185,14 @@ def thread_leads(session: Session, message_ids: Iterable[str]) -> dict[str, Lead
     found: dict[str, LeadRef] = {}
     for part in chunks(sorted(message_ids)):
         stmt = (
-            select(Message.header_message_id, Lead.id, Lead.received_at, Lead.store_id)
+            select(Message.header_message_id, *_LEAD_COLUMNS)
             .join(Match, Match.message_id == Message.id)
             .join(Lead, Lead.id == Match.lead_id)
             .where(Message.header_message_id.in_(part), Match.status == "matched")
         )
-        for header, lead_id, received_at, store_id in session.execute(stmt):
+        for header, *lead in session.execute(stmt):
             if header:
-                found[header] = LeadRef(lead_id, received_at, store_id)
+                found[header] = _lead_ref(lead)
     return found
 
 
@@ -169,31 +214,37 @@ def leads_by_ids(session: Session, ids: Sequence[int]) -> list[Lead]:
 
 
 def unmatched_message_ids_by_keys(session: Session, roles: Sequence[str], values: Sequence[str]) -> list[int]:
-    """Unmatched messages that carry one of these addresses or refer to one of these Message-IDs."""
-    if not values:
-        return []
-    stmt = (
-        select(MessageKey.message_id)
-        .join(Match, Match.message_id == MessageKey.message_id)
-        .where(MessageKey.role.in_(roles), MessageKey.value.in_(values), Match.status == "unmatched")
-    )
-    return sorted(set(session.scalars(stmt)))
+    """Messages not yet matched (unmatched, or waiting in review undecided) that carry one of these
+    addresses or refer to one of these Message-IDs."""
+    found: set[int] = set()
+    for part in chunks(sorted(set(values))):
+        stmt = (
+            select(MessageKey.message_id)
+            .join(Match, Match.message_id == MessageKey.message_id)
+            .where(MessageKey.role.in_(roles), MessageKey.value.in_(part))
+            .where(Match.status.in_(("unmatched", "review")), Match.decided_by == "auto")
+        )
+        found.update(session.scalars(stmt))
+    return sorted(found)
 
 
 def message_ids_by_keys(
     session: Session, roles: Sequence[str], values: Sequence[str], since: datetime
 ) -> list[int]:
-    """Messages carrying these addresses that are unmatched, or matched automatically since `since`."""
-    if not values:
-        return []
-    stmt = (
-        select(MessageKey.message_id)
-        .join(Match, Match.message_id == MessageKey.message_id)
-        .join(Message, Message.id == MessageKey.message_id)
-        .where(MessageKey.role.in_(roles), MessageKey.value.in_(values))
-        .where((Match.status == "unmatched") | ((Match.decided_by == "auto") & (Message.sent_at >= since)))
-    )
-    return sorted(set(session.scalars(stmt)))
+    """Messages sent since `since` carrying these keys whose match no person decided: unmatched ones,
+    and automatic matches (a repeat shopper's reply goes to the latest lead). Older messages cannot
+    reach a lead received after them."""
+    found: set[int] = set()
+    for part in chunks(sorted(set(values))):
+        stmt = (
+            select(MessageKey.message_id)
+            .join(Match, Match.message_id == MessageKey.message_id)
+            .join(Message, Message.id == MessageKey.message_id)
+            .where(MessageKey.role.in_(roles), MessageKey.value.in_(part))
+            .where(Match.decided_by == "auto", Message.sent_at >= since)
+        )
+        found.update(session.scalars(stmt))
+    return sorted(found)
 
 
 def messages_with_keys(
