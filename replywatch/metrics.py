@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from replywatch.store.models import Lead, Match, Message
+from replywatch.store.models import Lead, LeadIdentity, Match, Message
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -225,7 +225,7 @@ def _counts(session: Session, window: Window, now: datetime) -> dict[Cell, Count
         "eligible_48h": old[2 * DAY],
         "uncontacted_48h": and_(old[2 * DAY], or_(ttc.is_(None), ttc > 2 * DAY)),
         "opted_out": Lead.opted_out_at.is_not(None),
-        "bouncing": _matched_count(Match.status == "matched", bounce=True) > 0,
+        "bouncing": or_(_bounced_addresses() > 0, _matched_count(Match.status == "matched", bounce=True) > 0),
         "awaiting_review": _matched_count(Match.status == "review") > 0,
     }
     keys = _keys(window)
@@ -252,6 +252,12 @@ def _matched_count(*conditions: ColumnElement[bool], bounce: bool = False) -> Co
     if bounce:
         stmt = stmt.join(Message, Message.id == Match.message_id).where(Message.kind == "bounce")
     return stmt.scalar_subquery()
+
+
+def _bounced_addresses() -> ColumnElement[int]:
+    """How many of the row's lead's addresses a bounce reported as failing (on the lead_id index)."""
+    stmt = select(func.count()).select_from(LeadIdentity)
+    return stmt.where(LeadIdentity.lead_id == Lead.id, LeadIdentity.bounced_at.is_not(None)).scalar_subquery()
 
 
 def _keys(window: Window) -> tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]:

@@ -4,11 +4,14 @@ notices and reply text as a dealership sees them in its contacts and its store."
 from __future__ import annotations
 
 import random
+from datetime import date
 from pathlib import Path
 
 from mailbuild import DANA, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import func, select
 
+from replywatch.digest.build import build_digest
+from replywatch.digest.scope import scope_named, scopes
 from replywatch.export import contact_rows
 from replywatch.pipeline import Pipeline
 from replywatch.rules import default_rules_dir, load_rules
@@ -88,6 +91,11 @@ def test_a_bounce_marks_the_leads_address_as_bouncing(tmp_path: Path, db_url: st
         "undeliverable to ana.typo@example.com (5.1.1)",
     )
     assert {row["contacted"] for row in rows(pipeline).values()} == {"N"}
+    # And the week's digest counts one lead we cannot reach
+    with pipeline.sessions() as session:
+        store = scope_named(scopes(session, pipeline.settings), "Main Street Honda")
+        digest = build_digest(session, store, date(2026, 11, 2), at(30, 12), 4)
+    assert (digest.this.counts.leads, digest.this.counts.bouncing) == (2, 1)
 
 
 def test_an_email_opt_out_is_recorded_and_is_not_contact(tmp_path: Path, db_url: str) -> None:
