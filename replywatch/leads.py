@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from replywatch.clock import as_utc
@@ -59,6 +60,7 @@ def add_leads(
         return [], set()
     session.add_all(leads)
     session.flush()
+    _add_name_keys(session, leads)
     keys = sorted({i.value for lead in leads for i in lead.identities} | _lookup_keys(leads))
     # Matches made since the earliest new lead may now belong to it (the latest lead of a shopper wins).
     since = min(lead.received_at for lead in leads) - timedelta(days=_REMATCH_SLACK_DAYS)
@@ -99,10 +101,20 @@ def _new_lead(directory: Directory, given: LeadInput, default_store: str | None)
     values = {("email", e) for e in emails} | {("loose", x) for e in emails if (x := loose_email(e)) != e}
     values |= {("phone", p) for p in (normalize_phone(x, region) for x in record.phones) if p}
     lead.identities = [LeadIdentity(kind=k, value=v) for k, v in sorted(values)]
-    names = lead_names(lead.first_name, lead.last_name, lead.full_name)
-    keys = sorted({k for n in names for k in lead_keys(n)})
-    lead.name_keys = [LeadNameKey(key=k, received_at=lead.received_at) for k in keys]
     return lead
+
+
+def _add_name_keys(session: Session, leads: Iterable[Lead]) -> None:
+    """The blocking keys of the leads' names, in one statement."""
+    rows = [
+        {"lead_id": lead.id, "key": key, "received_at": lead.received_at}
+        for lead in leads
+        for key in sorted(
+            {k for n in lead_names(lead.first_name, lead.last_name, lead.full_name) for k in lead_keys(n)}
+        )
+    ]
+    if rows:
+        session.execute(insert(LeadNameKey), rows)
 
 
 def import_leads(

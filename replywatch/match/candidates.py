@@ -67,7 +67,7 @@ class CandidateIndex:
     by_header: dict[str, LeadRef]
     by_name_key: dict[str, list[LeadRef]] = field(default_factory=dict)
     texts: dict[str, list[tuple[datetime, int]]] = field(default_factory=dict)  # customer number → (at, lead)
-    notes: TouchNotes = field(default_factory=lambda: TouchNotes())
+    notes: TouchNotes = field(default_factory=TouchNotes)
 
     @classmethod
     def load(

@@ -57,6 +57,9 @@ _SPANISH_NICKNAMES = {
     "refugio": ("cuca",),
 }
 _WORD = re.compile(r"[a-z]+")
+_SOUNDEX = {
+    c: str(d) for d, group in enumerate(("", "bfpv", "cgjkqsxz", "dt", "l", "mn", "r")) for c in group
+}
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ def related_names(first: str) -> frozenset[str]:
 
 def parse_name(text: str | None, source: str) -> list[PersonName]:
     """Readings of a written name: "Jones, Robert", "Robert A. Jones", "María García López"; a bare
-    "JONES ROBERT" is read both ways. Empty for an address shown as a name."""
+    "JONES ROBERT" is read both ways unless only the first word is a given name. Empty for an address
+    shown as a name."""
     if not text or "@" in text:
         return []
     if "," in text:
@@ -125,7 +129,8 @@ def parse_name(text: str | None, source: str) -> list[PersonName]:
     if not tokens:
         return []
     readings = [PersonName(tokens[0], tuple(_surnames(tokens[1:])), source)]
-    if len(tokens) == 2 and len(tokens[1]) > 1:
+    swapped = len(tokens) == 2 and len(tokens[1]) > 1
+    if swapped and (known_first_name(tokens[1]) or not known_first_name(tokens[0])):
         readings.append(PersonName(tokens[1], (tokens[0],), source))
     return readings
 
@@ -159,11 +164,13 @@ def address_names(address: str | None) -> list[PersonName]:
     return readings
 
 
+@lru_cache(maxsize=65536)
 def soundex(word: str) -> str:
     """American Soundex: spelling slips in a surname (Smyth, Jonhson) keep the same code."""
     codes = {
         c: str(d) for d, group in enumerate(("", "bfpv", "cgjkqsxz", "dt", "l", "mn", "r"), 0) for c in group
     }
+    codes = _SOUNDEX
     head, tail, last = word[0], [], codes.get(word[0], "")
     for ch in word[1:]:
         code = codes.get(ch, "")
@@ -201,16 +208,16 @@ def message_keys(name: PersonName) -> set[str]:
 
 
 def keys_to_find_leads(name: PersonName) -> set[str]:
-    """The lead keys a name in a message looks up: every name it may stand for, or just its initial. A
-    full given name reads only leads of that name (small blocks); an initial reads more, and is rare."""
+    """The lead keys a name in a message looks up: its formal forms (Bob and Robert meet at "robert"),
+    or just its initial. A full given name reads only leads of that name; an initial reads more, and is
+    rare."""
     if not name.first:
         return set()
-    return _keys(name, [name.first] if _initial(name) else related_names(name.first))
+    return _keys(name, [name.first] if _initial(name) else canonical_names(name.first))
 
 
 def keys_to_find_messages(name: PersonName) -> set[str]:
-    """The message keys a new lead looks up: every name it may go by, and their initials."""
+    """The message keys a new lead looks up: its formal forms, and the initials it may go by."""
     if not name.first:
         return set()
-    related = related_names(name.first)
-    return _keys(name, related) | _keys(name, {n[0] for n in related})
+    return _keys(name, canonical_names(name.first)) | _keys(name, {n[0] for n in related_names(name.first)})

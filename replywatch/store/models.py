@@ -111,7 +111,6 @@ class Lead(Base):
     opted_out_at: Mapped[datetime | None]
 
     identities: Mapped[list[LeadIdentity]] = relationship(back_populates="lead", cascade="all, delete-orphan")
-    name_keys: Mapped[list[LeadNameKey]] = relationship(cascade="all, delete-orphan")
 
 
 class LeadIdentity(Base):

@@ -105,3 +105,19 @@ def test_blocking_keys_meet_across_nicknames_accents_and_spelling_slips() -> Non
         # Then they share a key, so the lead is found without reading the others
         assert stored & looked_up, written
     assert fold("José O’Brien-Núñez") == "jose obrien-nunez"
+
+
+@pytest.mark.parametrize(
+    ("written", "lead"),
+    [
+        ("Liz Taylor", ("Elizabeth", "Taylor")),
+        ("Elizabeth Taylor", ("Liz", "Taylor")),
+        ("Pepe Hernández", ("José", "Hernandez")),
+        ("Kate Smith", ("Katherine", "Smith")),
+        ("Bill Smith", ("William", "Smith")),
+        ("Robert Jones", ("Bob", "Jones")),
+    ],
+)
+def test_a_nickname_finds_the_formal_name_and_back(written: str, lead: tuple[str, str]) -> None:
+    stored = lead_keys(lead_names(*lead, None)[0])
+    assert stored & keys_to_find_leads(parse_name(written, "display")[0])
