@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import mailbox
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from clirun import replywatch
 from mailbuild import DANA, Maildir, at, mail
 
 REPLY = mail(
@@ -26,15 +25,7 @@ GARBAGE = b"\x00\x01 not a mail at all"
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPLYWATCH_")}
-    return subprocess.run(
-        [sys.executable, "-m", "replywatch", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return replywatch(*args, cwd=cwd)
 
 
 def test_json_has_one_object_per_message_with_kind_rule_and_reply_text(tmp_path: Path) -> None:

@@ -5,28 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import replywatch
 from mailbuild import DANA, Maildir, at, lead_mail, mail
 
 from replywatch.export import COLUMNS
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("REPLYWATCH_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "replywatch", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return replywatch(*args, cwd=cwd, env=env)
 
 
 def write_config(root: Path, db_url: str) -> Path:

@@ -11,38 +11,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import DBAPIError
+from clirun import clean_env, committed_cursors, replywatch
 
 from replywatch.demo import write_sample_dealership
 
 
-def _env(db_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPLYWATCH_")}
-    env["REPLYWATCH_DATABASE_URL"] = db_url
-    return env
-
-
 def _replywatch(config: Path, db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "replywatch", "--config", str(config), *args],
-        env=_env(db_url),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-
-
-def _committed_cursors(db_url: str) -> int:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM source_cursors")).scalar_one())
-    except DBAPIError:
-        return 0  # not created yet
-    finally:
-        engine.dispose()
+    env = {"REPLYWATCH_DATABASE_URL": db_url}
+    return replywatch("--config", str(config), *args, env=env, timeout=300, check=True)
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +37,12 @@ def test_sigkill_midway_then_rerun_equals_a_clean_run(clean_run: tuple[Path, str
     # When a poll is killed with SIGKILL once its first batch has committed
     proc = subprocess.Popen(
         [sys.executable, "-m", "replywatch", "--config", str(config), "poll", "--once"],
-        env=_env(db_url),
+        env=clean_env({"REPLYWATCH_DATABASE_URL": db_url}),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while _committed_cursors(db_url) == 0 and proc.poll() is None and time.monotonic() < deadline:
+    while committed_cursors(db_url) == 0 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     was_running = proc.poll() is None
     os.kill(proc.pid, signal.SIGKILL)

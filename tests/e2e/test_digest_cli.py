@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from clirun import replywatch
 from conftest import need
 from digestbuild import ZONES, close, expected, headline, minutes, rate, week_rows
 from PIL import Image
@@ -39,15 +38,7 @@ window.addEventListener("load", function () {
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPLYWATCH_")}
-    return subprocess.run(
-        [sys.executable, "-m", "replywatch", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return replywatch(*args, cwd=cwd)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import DBAPIError
+from clirun import clean_env, committed_cursors
+from clirun import replywatch as run_replywatch
 
 from replywatch.demo import write_sample_dealership
 
@@ -25,33 +25,9 @@ if TYPE_CHECKING:
 pytest_plugins = ["servers.dovecot"]
 
 
-def _env(db_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPLYWATCH_")}
-    env["REPLYWATCH_DATABASE_URL"] = db_url
-    env.update(extra)
-    return env
-
-
 def replywatch(config: Path, db_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "replywatch", "--config", str(config), *args],
-        env=_env(db_url, **env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-
-
-def _committed_cursors(db_url: str) -> int:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM source_cursors")).scalar_one())
-    except DBAPIError:
-        return 0  # not created yet
-    finally:
-        engine.dispose()
+    full_env = {"REPLYWATCH_DATABASE_URL": db_url, **env}
+    return run_replywatch("--config", str(config), *args, env=full_env, timeout=300, check=True)
 
 
 def imap_config(root: Path, sample_config: Path, account: Account) -> Path:
@@ -83,12 +59,12 @@ def test_sigkill_midway_then_rerun_equals_a_clean_run(inbox: tuple[Path, str], d
     # When a poll is killed with SIGKILL once its first batch has committed
     proc = subprocess.Popen(
         [sys.executable, "-m", "replywatch", "--config", str(config), "poll", "--once"],
-        env=_env(db_url),
+        env=clean_env({"REPLYWATCH_DATABASE_URL": db_url}),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while _committed_cursors(db_url) == 0 and proc.poll() is None and time.monotonic() < deadline:
+    while committed_cursors(db_url) == 0 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     was_running = proc.poll() is None
     os.kill(proc.pid, signal.SIGKILL)

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from clirun import replywatch
 from mailbuild import DANA, DANA_PHONE, Maildir, at, lead_mail, mail
 
 STORE = "Main Street Honda"
@@ -20,15 +21,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPLYWATCH_")}
-    return subprocess.run(
-        [sys.executable, "-m", "replywatch", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return replywatch(*args, cwd=cwd)
 
 
 def dealership(root: Path) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from clirun import replywatch
 from fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, running
 from mailbuild import DANA_PHONE, Maildir, at, lead_mail
 
@@ -24,10 +23,8 @@ def fake() -> Iterator[FakeTwilio]:
 
 
 def cli(*args: str, cwd: Path, token: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLYWATCH_", "TWILIO_"))}
-    env |= {"NO_PROXY": "127.0.0.1,localhost", "TEXTS_TOKEN": token}
-    command = [sys.executable, "-m", "replywatch", *args]
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    env = {"NO_PROXY": "127.0.0.1,localhost", "TEXTS_TOKEN": token}
+    return replywatch(*args, cwd=cwd, env=env, scrub=("REPLYWATCH_", "TWILIO_"))
 
 
 def dealership(root: Path, db_url: str, fake: FakeTwilio) -> None:
