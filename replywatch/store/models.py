@@ -236,6 +236,19 @@ class SourceState(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     items_total: Mapped[int] = mapped_column(Integer, default=0)
+    # A source that failed in a way retrying cannot fix (bad password, 401) is paused until its
+    # configuration changes: this is the fingerprint of the configuration it failed with.
+    paused_config: Mapped[str | None] = mapped_column(String(64))
+
+
+class SourceLease(Base):
+    """Which daemon reads a source now. Taken with FOR UPDATE SKIP LOCKED; lost at expiry."""
+
+    __tablename__ = "source_leases"
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 class Quarantine(Base):
