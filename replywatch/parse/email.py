@@ -91,7 +91,7 @@ def _date(headers: dict[str, list[str]], fallback: datetime | None) -> datetime 
     for text in candidates:
         try:
             parsed = parsedate_to_datetime(text.strip())
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # "05:4_1351676802": a huge minute
             continue
         if parsed is not None:
             return as_utc(parsed)

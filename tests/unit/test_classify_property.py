@@ -115,3 +115,12 @@ def test_ingest_prepares_damaged_mail_or_refuses_it_with_a_parse_error(
 
 def test_the_seeds_are_mail_ingest_reads(rules: RuleSet) -> None:
     assert all(verdict(raw, rules).kind != UNPARSABLE for raw in SEEDS), Path(CORPUS).is_dir()
+
+
+def test_a_date_header_with_an_overflowing_field_falls_back_instead_of_failing() -> None:
+    # Found by the property test above: a minute field of ten digits overflows datetime's C integer.
+    from replywatch.parse.email import parse_email
+
+    fallback = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    raw = b'From: a@example.com\r\nDate: Wed, 31 Oct 2012 05:4_1351676802-30315-116783"\r\n\r\nhi\r\n'
+    assert parse_email(raw, fallback_date=fallback).date == fallback
