@@ -324,8 +324,18 @@ class MatchingConfig(_Strict):
     lead_open_days: int = Field(default=90, ge=1, le=3650)
 
 
+class DaemonConfig(_Strict):
+    """`[daemon]`: how `replywatch run` shares sources with other daemons on one PostgreSQL."""
+
+    # A daemon that dies loses its sources after this long; a live one renews every third of it.
+    lease_seconds: int = Field(default=60, ge=3, le=3600)
+    # How often the digest schedule and the re-matching sweep run.
+    housekeeping_seconds: int = Field(default=30, ge=1, le=3600)
+
+
 class Settings(_Strict):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     stores: list[StoreConfig] = Field(default_factory=list)
     associates: list[AssociateConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
@@ -374,7 +384,7 @@ def _unique(label: str, names: list[str]) -> None:
 
 def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
     """REPLYWATCH_<TABLE>_<KEY> sets a key of a top-level table, e.g. REPLYWATCH_DATABASE_URL."""
-    for table in ("database", "digest", "matching"):
+    for table in ("database", "daemon", "digest", "matching"):
         prefix = f"REPLYWATCH_{table.upper()}_"
         for var, value in environ.items():
             if var.startswith(prefix) and value != "":

@@ -8,16 +8,30 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from replywatch.clock import iso_z
+from replywatch.clock import as_utc, iso_z
 from replywatch.digest.runs import FAILED, digest_status
-from replywatch.store.models import Lead, Match, Quarantine, SourceState
+from replywatch.store.models import Lead, Match, Quarantine, SourceLease, SourceState
+
+STALL_GRACE_S = 60  # beyond three intervals plus this, a source nobody polls is stalled
 
 
-def source_health(session: Session, source_names: list[str], now: datetime) -> dict[str, Any]:
+def source_health(
+    session: Session, source_names: list[str], now: datetime, intervals: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """Per source: last success and attempt, lag, failures, pause, who holds it; `failing` names the
+    sources failing now and the failed digests; `stalled` the sources not polled for three intervals."""
     states = {s.source: s for s in session.scalars(select(SourceState))}
+    leases = {x.source: x for x in session.scalars(select(SourceLease))}
     sources = []
+    stalled = []
     for name in source_names:
         state = states.get(name)
+        lease = leases.get(name)
+        held = lease is not None and lease.owner and as_utc(lease.expires_at) > now
+        last_attempt = as_utc(state.last_attempt_at) if state and state.last_attempt_at else None
+        limit = 3 * (intervals or {}).get(name, 60) + STALL_GRACE_S
+        if last_attempt is None or (now - last_attempt).total_seconds() > limit:
+            stalled.append(name)
         sources.append(
             {
                 "name": name,
@@ -29,6 +43,9 @@ def source_health(session: Session, source_names: list[str], now: datetime) -> d
                 "consecutive_failures": state.consecutive_failures if state else 0,
                 "last_error": state.last_error if state else None,
                 "items_total": state.items_total if state else 0,
+                "paused": bool(state and state.paused_config),
+                "lease_owner": lease.owner if held and lease else None,
+                "lease_expires_at": iso_z(lease.expires_at) if held and lease else None,
             }
         )
     digests = digest_status(session, now)
@@ -36,6 +53,7 @@ def source_health(session: Session, source_names: list[str], now: datetime) -> d
         "sources": sources,
         "failing": [s["name"] for s in sources if s["consecutive_failures"]]
         + [f"digest {d['scope']} {d['week']}" for d in digests if d["status"] == FAILED],
+        "stalled": stalled,
         "digests": digests,
         "leads": session.scalar(select(func.count()).select_from(Lead)) or 0,
         "contacted": session.scalar(select(func.count()).where(Lead.contact_at.is_not(None))) or 0,

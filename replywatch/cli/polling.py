@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
+import logging
 from datetime import date
-from types import FrameType
+from typing import Any
 
 import typer
 from rich.progress import (
@@ -24,7 +23,8 @@ from rich.text import Text
 
 from replywatch.cli.context import Runtime, console, err_console, runtime
 from replywatch.clock import now
-from replywatch.digest.schedule import send_due_digests
+from replywatch.daemon.logs import secrets_of, setup_logging
+from replywatch.daemon.runner import Daemon
 from replywatch.errors import ReplywatchError, SourceError
 from replywatch.pipeline import Pipeline, PollResult
 from replywatch.sources.base import Source
@@ -122,43 +122,42 @@ def _poll_one(pipeline: Pipeline, name: str, src: Source, show_progress: bool) -
 
 def run(
     ctx: typer.Context,
-    interval: int | None = typer.Option(None, help="Seconds between polls (default: each source's)."),
+    interval: int | None = typer.Option(
+        None, help="Seconds between polls of every source (default: each source's)."
+    ),
+    log_format: str = typer.Option(
+        "text", "--log-format", help="text (readable lines) or json (one object per line)."
+    ),
 ) -> None:
-    """The daemon: poll every source on its interval and send the Monday digest when due, until SIGTERM."""
+    """The daemon: each source on its schedule (IMAP in IDLE), the Monday digest, until SIGTERM.
+
+    SIGTERM/SIGINT finish the item in hand, commit and exit 0; SIGHUP reloads configuration and rules.
+    """
     rt = runtime(ctx)
-    stop = threading.Event()
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    wait = interval or min((getattr(s, "interval", 60) for s in rt.settings.sources), default=60)
-    console.print(f"replywatch running: {len(rt.settings.sources)} sources, every {wait} s")
-    while not stop.is_set():
-        _round(rt)
-        stop.wait(wait)
-    console.print("replywatch stopped")
-
-
-def _round(rt: Runtime) -> None:
-    """One round of the daemon; a failure is reported and the next round tries again."""
-    try:
-        _poll_all(rt, None, show_progress=False)
-        for o in send_due_digests(rt.sessions, rt.settings, now()):
-            console.print(f"digest {o.scope} week of {o.week}: {o.status} {o.detail}", highlight=False)
-    except ReplywatchError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+    settings = rt.settings
+    handler = setup_logging(log_format, logging.DEBUG if rt.debug else logging.INFO, secrets_of(settings))
+    daemon = Daemon(rt.config_path, lambda _s: Runtime(rt.config_path).rules_dir(), interval, handler)
+    raise typer.Exit(daemon.run(settings, rt.rules()))
 
 
 def status(
     ctx: typer.Context,
     format: str = typer.Option("table", "--format", help="table or json."),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Health check for docker/systemd: one line, exit 1 unless every source is polled.",
+    ),
 ) -> None:
-    """Per source: last success, consecutive failures, last error; quarantine and lead counts."""
+    """Per source: last success, lag, consecutive failures, last error, lease; review backlog, digests.
+
+    Exits 1 when a source or a digest is failing, for monitoring."""
     rt = runtime(ctx)
+    intervals = {s.name: float(getattr(s, "interval", 60)) for s in rt.settings.sources}
     with rt.sessions() as session:
-        report = source_health(session, [s.name for s in rt.settings.sources], now())
+        report = source_health(session, list(intervals), now(), intervals)
+    if check:
+        _health_check(report)
     if format == "json":
         console.print_json(json.dumps(report))
     else:
@@ -167,17 +166,33 @@ def status(
         raise typer.Exit(1)
 
 
+def _health_check(report: dict[str, Any]) -> None:
+    """ok, or what is wrong: failing sources or digests, sources nobody has polled for three intervals."""
+    problems = [f"{name} failing" for name in report["failing"]]
+    problems += [f"{name} not polled lately" for name in report["stalled"] if name not in report["failing"]]
+    if problems:
+        console.print("unhealthy: " + "; ".join(problems), highlight=False)
+        raise typer.Exit(1)
+    console.print(f"ok: {len(report['sources'])} sources polled, review backlog {report['review_backlog']}")
+    raise typer.Exit(0)
+
+
 def _print_status(report: dict[str, object]) -> None:
     table = Table(title="Sources")
-    for column in ("Source", "Last success", "Failures", "Items", "Last error"):
+    for column in ("Source", "Last success", "Lag", "Failures", "Items", "Held by", "Last error"):
         table.add_column(column)
     for src in report["sources"]:  # type: ignore[attr-defined]
+        error = src["last_error"] or ""
+        if src["paused"]:
+            error = f"paused (fix the configuration, then reload): {error}"
         table.add_row(
             src["name"],
             src["last_success_at"] or "never",
+            _lag(src["lag_s"]),
             str(src["consecutive_failures"]),
             str(src["items_total"]),
-            src["last_error"] or "",
+            src["lease_owner"] or "",
+            error,
         )
     console.print(table)
     console.print(
@@ -186,6 +201,19 @@ def _print_status(report: dict[str, object]) -> None:
     )
     for q in report["recent_quarantine"]:  # type: ignore[attr-defined]
         console.print(f"  quarantined {q['at']} {q['position']}: {q['error']}", highlight=False)
+    stalled = report["stalled"]
+    if stalled:
+        console.print(f"  not polled lately: {', '.join(stalled)}", highlight=False)  # type: ignore[arg-type]
     for d in report["digests"]:  # type: ignore[attr-defined]
         error = f": {d['last_error']}" if d["last_error"] else ""
         console.print(f"  digest {d['scope']} week of {d['week']}: {d['status']}{error}", highlight=False)
+
+
+def _lag(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"

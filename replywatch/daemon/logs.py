@@ -1,0 +1,125 @@
+"""The daemon's logs: readable lines or JSON, each with its context, and no secret ever written.
+
+Every secret the configuration names (passwords, tokens, API secrets, the database password) is read
+once and replaced by `***` in the formatted line, tracebacks included, whatever logger wrote it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import BaseModel
+from sqlalchemy.engine import make_url
+
+from replywatch.clock import iso_z
+from replywatch.config import Settings
+from replywatch.errors import ReplywatchError
+from replywatch.store.db import redact_url
+
+# Context a log call may carry (`extra={...}`): shown after the message, or as JSON fields.
+CONTEXT = ("source", "item", "lead", "status", "score", "owner", "digest")
+_MIN_SECRET = 4  # shorter values would blank ordinary words
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret value the configuration points at: `*_env` variables, `*_file` contents, and the
+    password in the database URL. Unreadable ones are skipped (the source reports those itself)."""
+    found: set[str] = set()
+    models: list[BaseModel] = [*settings.sources, settings.digest.smtp]
+    for model in models:
+        for name, value in model:
+            if not isinstance(value, str) or not value:
+                continue
+            if name.endswith("_env"):
+                found.add(os.environ.get(value, ""))
+            elif name.endswith("_file"):
+                with contextlib.suppress(OSError):
+                    found.add(Path(value).read_text(encoding="utf-8").strip())
+    try:
+        password = make_url(settings.database.url).password
+    except Exception:  # an unparsable URL is reported by the database layer, redacted there
+        password = None
+    if password:
+        found.add(str(password))
+    return sorted((s for s in found if len(s) >= _MIN_SECRET), key=len, reverse=True)
+
+
+class _Redacting(logging.Formatter):
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = list(secrets)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return redact_url(text)
+
+    def context(self, record: logging.LogRecord) -> dict[str, Any]:
+        return {k: getattr(record, k) for k in CONTEXT if getattr(record, k, None) is not None}
+
+    def when(self, record: logging.LogRecord) -> str:
+        return iso_z(datetime.fromtimestamp(record.created, UTC))
+
+
+class TextFormatter(_Redacting):
+    """`2026-11-30T09:00:00Z INFO  message  source=inbox item=INBOX:42 lead=17`"""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{self.when(record)} {record.levelname:<7} {record.getMessage()}"
+        context = self.context(record)
+        if context:
+            line += "  " + " ".join(f"{k}={v}" for k, v in context.items())
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return self.redact(line)
+
+
+class JsonFormatter(_Redacting):
+    """One JSON object per line: ts, level, logger, msg, the context fields, and exc when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": self.when(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            **self.context(record),
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        # Redact the serialised line: a secret could sit in any field.
+        return self.redact(json.dumps(entry, default=str, ensure_ascii=False))
+
+
+def setup_logging(
+    fmt: str, level: int, secrets: Iterable[str], stream: TextIO | None = None
+) -> logging.Handler:
+    """Route every logger to one handler on stderr with the chosen format; returns the handler, whose
+    secrets a reload replaces (`set_secrets`)."""
+    if fmt not in ("text", "json"):
+        raise ReplywatchError(f"--log-format: expected text or json, got {fmt!r}")
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter(secrets) if fmt == "json" else TextFormatter(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Libraries chatter at DEBUG with request bodies and headers; they speak only when warning.
+    for noisy in ("imapclient", "twilio", "urllib3", "sqlalchemy", "alembic", "matplotlib", "mail-parser"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    return handler
+
+
+def set_secrets(handler: logging.Handler, secrets: Iterable[str]) -> None:
+    formatter = handler.formatter
+    if isinstance(formatter, _Redacting):
+        formatter.secrets = list(secrets)

@@ -1,0 +1,193 @@
+"""The daemon: a generation of workers built from the configuration, replaced whole on SIGHUP.
+
+Threads: one per source (polls under a lease), a heartbeat (renews the leases held), housekeeping
+(the digest schedule and the re-matching sweep). The main thread only waits for signals: SIGTERM or
+SIGINT stop the workers after the item in hand (the pipeline commits what it has) and the process exits
+0 within STOP_GRACE_S; SIGHUP loads the configuration and rules again and, if they are valid, restarts
+the workers with them (an invalid file is reported and the running configuration kept).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from replywatch.clock import now
+from replywatch.config import Settings, load_settings
+from replywatch.daemon.leases import Leases
+from replywatch.daemon.logs import secrets_of, set_secrets
+from replywatch.daemon.sweep import sweep_new_leads
+from replywatch.daemon.worker import Shared, SourceWorker
+from replywatch.digest.runs import worker_id
+from replywatch.digest.schedule import send_due_digests
+from replywatch.errors import ReplywatchError
+from replywatch.match.policy import policy_of
+from replywatch.pipeline import Pipeline
+from replywatch.rules import RuleSet, load_rules
+from replywatch.store.db import open_database, redact_url
+
+log = logging.getLogger("replywatch.daemon")
+STOP_GRACE_S = 7.0  # joined within this, the process is gone well inside the 10 s systemd/docker allow
+
+
+@dataclass
+class Generation:
+    settings: Settings
+    rules: RuleSet
+    shared: Shared
+    threads: list[threading.Thread] = field(default_factory=list)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config_path: Path | None,
+        rules_dir: Callable[[Settings], Path],
+        interval: int | None = None,
+        log_handler: logging.Handler | None = None,
+    ) -> None:
+        self.config_path, self.rules_dir, self.interval = config_path, rules_dir, interval
+        self.log_handler = log_handler
+        self.owner = worker_id()
+        self.wake = threading.Event()
+        self.stopping = False
+        self.reload_wanted = False
+        self.db: tuple[str, Engine, sessionmaker[Session]] | None = None
+
+    # -- signals ---------------------------------------------------------------------------------
+    def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
+        self.stopping = True
+        self.wake.set()
+
+    def _on_reload(self, signum: int, _frame: FrameType | None) -> None:
+        self.reload_wanted = True
+        self.wake.set()
+
+    def run(self, settings: Settings, rules: RuleSet) -> int:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_reload)
+        gen = self._start(settings, rules)
+        while not self.stopping:
+            self.wake.wait(5.0)
+            self.wake.clear()
+            if self.reload_wanted and not self.stopping:
+                self.reload_wanted = False
+                gen = self._reload(gen)
+        log.info("stopping: finishing the items in hand")
+        self._finish(gen)
+        log.info("replywatch stopped")
+        return 0
+
+    # -- generations -----------------------------------------------------------------------------
+    def _sessions(self, url: str) -> sessionmaker[Session]:
+        if self.db is None or self.db[0] != url:
+            if self.db is not None:
+                self.db[1].dispose()
+            engine, sessions = open_database(url)
+            self.db = (url, engine, sessions)
+        return self.db[2]
+
+    def _start(self, settings: Settings, rules: RuleSet) -> Generation:
+        sessions = self._sessions(settings.database.url)
+        leases = Leases(sessions, self.owner, settings.daemon.lease_seconds)
+        shared = Shared(sessions, Pipeline(sessions, settings, rules), leases, threading.Event())
+        gen = Generation(settings, rules, shared)
+        gen.threads = [SourceWorker(cfg, shared, self.interval) for cfg in settings.sources]
+        gen.threads.append(
+            threading.Thread(target=self._heartbeat, args=(gen,), name="heartbeat", daemon=True)
+        )
+        gen.threads.append(
+            threading.Thread(target=self._housekeeping, args=(gen,), name="housekeeping", daemon=True)
+        )
+        for thread in gen.threads:
+            thread.start()
+        names = ", ".join(s.name for s in settings.sources) or "none"
+        log.info(
+            "replywatch running: sources %s; database %s; daemon %s",
+            names,
+            redact_url(settings.database.url),
+            self.owner,
+        )
+        if not settings.sources:
+            log.warning("no sources configured: add a [[sources]] table to the configuration")
+        return gen
+
+    def _finish(self, gen: Generation) -> None:
+        gen.shared.stop.set()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for thread in gen.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        busy = [t.name for t in gen.threads if t.is_alive()]
+        if busy:
+            # Their uncommitted work is rolled back with the process; cursors were not advanced past it.
+            log.warning("still busy at the stop deadline, abandoned: %s", ", ".join(busy))
+        try:
+            gen.shared.leases.release(gen.shared.held_now())
+        except Exception:  # the leases expire on their own
+            log.warning("could not release leases; they expire in %d s", gen.settings.daemon.lease_seconds)
+
+    def _reload(self, gen: Generation) -> Generation:
+        try:
+            settings = load_settings(self.config_path)
+            rules = load_rules(self.rules_dir(settings))
+        except ReplywatchError as exc:
+            log.error("reload refused, still running the previous configuration: %s", exc)
+            return gen
+        log.info("reloading configuration and rules")
+        if self.log_handler is not None:
+            set_secrets(self.log_handler, secrets_of(settings))
+        self._finish(gen)
+        return self._start(settings, rules)
+
+    # -- background threads ----------------------------------------------------------------------
+    def _heartbeat(self, gen: Generation) -> None:
+        shared = gen.shared
+        every = max(1.0, gen.settings.daemon.lease_seconds / 3)
+        while not shared.stop.wait(every):
+            try:
+                lost = shared.leases.renew(shared.held_now())
+            except Exception as exc:
+                log.warning("could not renew leases: %s", _line(exc))
+                continue
+            if lost:
+                log.warning("lease lost to another daemon: %s", ", ".join(sorted(lost)))
+                shared.mark_lost(lost)
+
+    def _housekeeping(self, gen: Generation) -> None:
+        shared, settings = gen.shared, gen.settings
+        policy = policy_of(gen.rules)
+        seen_lead = 0
+        while not shared.stop.is_set():
+            try:
+                for o in send_due_digests(shared.sessions, settings, now(), self.owner):
+                    level = logging.INFO if o.status == "sent" else logging.WARNING
+                    log.log(
+                        level,
+                        "digest week of %s: %s %s",
+                        o.week,
+                        o.status,
+                        o.detail,
+                        extra={"digest": o.scope},
+                    )
+            except Exception as exc:
+                log.error("digest schedule failed: %s", _line(exc))
+            try:
+                seen_lead = sweep_new_leads(shared.sessions, settings, policy, now(), seen_lead)
+            except Exception as exc:
+                log.error("re-matching sweep failed: %s", _line(exc))
+            shared.stop.wait(settings.daemon.housekeeping_seconds)
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,245 @@
+"""One thread per source: poll when due (IMAP: when IDLE says so), under a lease, and report.
+
+When a source is due is read from the store (`source_states.last_attempt_at`), not from a local timer,
+so that several daemons sharing a source poll it once per interval between them, whoever is free first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from replywatch.clock import as_utc
+from replywatch.clock import now as clock_now
+from replywatch.config import SourceConfig
+from replywatch.daemon.leases import Leases
+from replywatch.errors import ConfigError, PermanentSourceError, SourceError, StoreError
+from replywatch.pipeline import Pipeline, PollResult
+from replywatch.sources.base import RawItem, Source
+from replywatch.sources.factory import build_source
+from replywatch.store import repo
+from replywatch.store.models import Match, Message
+
+log = logging.getLogger("replywatch.daemon")
+PAUSED_RETRY = timedelta(hours=1)  # a paused source is still tried hourly: the fix may be elsewhere
+ITEM_LOG_LIMIT = 200  # per poll; a backfill logs its first items and a summary
+
+
+@dataclass
+class Shared:
+    """What the workers of one daemon generation share."""
+
+    sessions: sessionmaker[Session]
+    pipeline: Pipeline
+    leases: Leases
+    stop: threading.Event
+    now: Callable[[], datetime] = clock_now
+    held: set[str] = field(default_factory=set)
+    lost: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hold(self, name: str, holding: bool) -> None:
+        with self.lock:
+            (self.held.add if holding else self.held.discard)(name)
+            self.lost.discard(name)
+
+    def held_now(self) -> set[str]:
+        with self.lock:
+            return set(self.held)
+
+    def mark_lost(self, names: set[str]) -> None:
+        with self.lock:
+            self.lost |= names
+            self.held -= names
+
+
+def fingerprint(cfg: SourceConfig) -> str:
+    """Identifies a source's configuration and the secrets it reads, without storing a secret: each
+    secret is stretched with scrypt first. A paused source runs again when this changes."""
+    digest = hashlib.sha256(cfg.model_dump_json().encode())
+    for secret in _secrets(cfg):
+        salt = f"replywatch:{cfg.name}".encode()
+        digest.update(hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1, dklen=16))
+    return digest.hexdigest()[:32]
+
+
+def _secrets(cfg: BaseModel) -> list[str]:
+    found = []
+    for name, value in cfg:
+        if isinstance(value, str) and value and (name.endswith("_env") or name.endswith("_file")):
+            env, file = (value, None) if name.endswith("_env") else (None, value)
+            try:
+                found.append(cfg.read_secret(name, env, file) or "")  # type: ignore[attr-defined]
+            except ConfigError as exc:
+                found.append(f"unreadable: {exc}")
+    return found
+
+
+class _Stoppable:
+    """The source, ending early (after the item in hand) when the daemon stops or loses the lease; the
+    pipeline then stores and commits what it has, cursor included."""
+
+    def __init__(self, source: Source, should_stop: Callable[[], bool]) -> None:
+        self.source, self.name, self.should_stop = source, source.name, should_stop
+
+    def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]:
+        inner = self.source.items(cursors)
+        try:
+            for item in inner:
+                log.debug("read %s", item.position, extra={"source": self.name, "item": item.external_id})
+                yield item
+                if self.should_stop():
+                    log.info("stopping after this item", extra={"source": self.name, "item": item.position})
+                    return
+        finally:
+            close = getattr(inner, "close", None)
+            if close is not None:
+                close()  # a generator source logs out and closes its files now, not when collected
+
+
+class SourceWorker(threading.Thread):
+    def __init__(self, cfg: SourceConfig, shared: Shared, interval: int | None = None) -> None:
+        super().__init__(name=f"source:{cfg.name}", daemon=True)
+        self.cfg, self.shared = cfg, shared
+        self.interval = float(interval or int(getattr(cfg, "interval", 60)))
+        self.source: Source | None = None
+        self.print = ""
+        self.idle_ready = False  # IDLE said there is mail: poll now, due or not
+        # An IMAP source waits in IDLE between polls, holding its lease; it is never "not due".
+        self.idles = cfg.type == "imap"
+
+    def run(self) -> None:
+        stop = self.shared.stop
+        self.print = fingerprint(self.cfg)
+        while not stop.is_set():
+            try:
+                wait = self._turn()
+            except Exception:  # never let one source's surprise end its thread: report, wait, go on
+                log.exception("source worker failed; trying again", extra={"source": self.cfg.name})
+                wait = self.interval
+            if wait > 0:
+                stop.wait(wait * random.uniform(0.9, 1.1))
+        self._release()
+
+    def _turn(self) -> float:
+        """One step; returns how long to wait before the next."""
+        name = self.cfg.name
+        wait = self._not_due_for()
+        if wait > 0 and not (self.idle_ready or self.idles):
+            return min(wait, self.interval)
+        if not self.shared.leases.acquire(name):
+            self.shared.hold(name, False)
+            return self.interval
+        self.shared.hold(name, True)
+        ok = self._poll()
+        if self.shared.stop.is_set():
+            return 0
+        source = self.source
+        if ok and source is not None and hasattr(source, "wait_for_changes"):
+            with self.shared.sessions() as session:
+                cursors = repo.cursors(session, name)
+            # Sits in IDLE holding the lease (renewed by the heartbeat) until mail comes or interval passes.
+            self.idle_ready = bool(source.wait_for_changes(self.interval, self.shared.stop, cursors))
+            if name in self.shared.lost:
+                self.idle_ready = False
+            return 0
+        self._release()
+        return self.interval
+
+    def _release(self) -> None:
+        name = self.cfg.name
+        if name in self.shared.held_now():
+            with contextlib.suppress(Exception):  # the lease expires on its own if the store is down
+                self.shared.leases.release([name])
+            self.shared.hold(name, False)
+
+    def _not_due_for(self) -> float:
+        """Seconds until the source is due: its interval after the last attempt by any daemon, sooner
+        after a failure (2, 4, 8 … s), an hour when paused with the same configuration."""
+        with self.shared.sessions() as session:
+            state = repo.source_state(session, self.cfg.name)
+            last, failures, paused = (
+                state.last_attempt_at,
+                state.consecutive_failures or 0,
+                state.paused_config,
+            )
+        if last is None:
+            return 0
+        if paused is not None and paused == self.print:
+            period = PAUSED_RETRY.total_seconds()
+        elif failures:
+            period = min(self.interval, float(2 ** min(failures, 10)))
+        else:
+            period = self.interval
+        elapsed = (self.shared.now() - as_utc(last)).total_seconds()
+        return max(0.0, period - elapsed - 0.5)
+
+    def _poll(self) -> bool:
+        name = self.cfg.name
+        started = self.shared.now()
+        self.idle_ready = False
+        try:
+            if self.source is None:
+                self.source = build_source(self.cfg)
+            stoppable = _Stoppable(self.source, lambda: self.shared.stop.is_set() or name in self.shared.lost)
+            result = self.shared.pipeline.poll(stoppable)
+        except (PermanentSourceError, ConfigError) as exc:
+            self._failed(str(exc), paused=True, recorded=isinstance(exc, SourceError))
+            log.error(
+                "%s; paused until its configuration changes (retried hourly)", exc, extra={"source": name}
+            )
+            return False
+        except SourceError as exc:
+            self._failed(str(exc), paused=False, recorded=True)
+            log.warning("%s", exc, extra={"source": name})
+            return False
+        except StoreError as exc:
+            self._failed(str(exc), paused=False, recorded=False)
+            log.error("%s", exc, extra={"source": name})
+            return False
+        self._succeeded(result, started)
+        return True
+
+    def _failed(self, error: str, *, paused: bool, recorded: bool) -> None:
+        with contextlib.suppress(Exception), self.shared.sessions() as session, session.begin():
+            state = repo.source_state(session, self.cfg.name)
+            if not recorded:  # the pipeline records source errors itself; these happened outside it
+                state.last_attempt_at = self.shared.now()
+                state.consecutive_failures = (state.consecutive_failures or 0) + 1
+                state.last_error = error
+            state.paused_config = self.print if paused else None
+
+    def _succeeded(self, result: PollResult, started: datetime) -> None:
+        name = self.cfg.name
+        with self.shared.sessions() as session, session.begin():
+            state = repo.source_state(session, name)
+            state.paused_config = None
+            rows = session.execute(
+                select(Message.position, Message.external_id, Message.kind, Match.lead_id, Match.status)
+                .outerjoin(Match, Match.message_id == Message.id)
+                .where(Message.source == name, Message.ingested_at >= started)
+                .order_by(Message.id)
+                .limit(ITEM_LOG_LIMIT)
+            ).all()
+        for position, external_id, kind, lead_id, status in rows:
+            level = logging.INFO if lead_id is not None or status == "review" else logging.DEBUG
+            extra = {"source": name, "item": position or external_id, "lead": lead_id, "status": status}
+            log.log(level, "stored %s", kind, extra=extra)
+        if result.stored or result.quarantined or result.leads:
+            log.info(
+                "%d new items, %d new leads, %d quarantined",
+                result.stored,
+                result.leads,
+                result.quarantined,
+                extra={"source": name},
+            )
