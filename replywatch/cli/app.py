@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from replywatch.cli import classify, data, digest, funnel, polling, review, setup
+from replywatch.cli import classify, data, digest, funnel, polling, purge, review, setup
 from replywatch.cli.context import Runtime, err_console
 from replywatch.config import DEFAULT_CONFIG
 from replywatch.errors import ReplywatchError
@@ -46,6 +46,7 @@ digest.register(app)
 funnel.register(app)
 review.register(app)
 classify.register(app)
+purge.register(app)
 
 
 def main() -> None:
