@@ -297,6 +297,8 @@ class DigestConfig(_Strict):
     baseline_weeks: int = Field(default=4, ge=1, le=52)
     group_name: str = "All stores"
     group_recipients: list[str] = Field(default_factory=list)  # the roll-up of every store goes here
+    # A failed send is tried again after this, then twice as long each time, at most an hour apart.
+    retry_seconds: int = Field(default=60, ge=1, le=3600)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
 
     @field_validator("send_at")

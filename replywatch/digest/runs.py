@@ -19,6 +19,7 @@ from replywatch.store.models import DigestRun
 SENDING, SENT, FAILED = "sending", "sent", "failed"
 LEASE = timedelta(minutes=30)  # a claim this old belongs to a sender that died mid-send
 MAX_BACKOFF = timedelta(hours=1)
+FIRST_RETRY = timedelta(minutes=1)  # `[digest] retry_seconds`
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,10 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def backoff(attempts: int) -> timedelta:
-    """1, 2, 4 … minutes after each failed attempt, at most an hour: a dead server is never given up."""
-    return min(timedelta(minutes=2 ** min(attempts - 1, 10)), MAX_BACKOFF)
+def backoff(attempts: int, first: timedelta = FIRST_RETRY) -> timedelta:
+    """1, 2, 4 … minutes (`first` doubling) after each failed attempt, at most an hour: a dead server is
+    never given up."""
+    return min(first * 2 ** min(attempts - 1, 10), MAX_BACKOFF)
 
 
 def claim(
@@ -51,6 +53,7 @@ def claim(
     now: datetime,
     *,
     retry_now: bool = False,
+    first_retry: timedelta = FIRST_RETRY,
 ) -> Claim | Busy:
     """Insert the run, or take over a failed or abandoned one by compare-and-set; never two senders."""
     with sessions() as session, session.begin():
@@ -66,7 +69,7 @@ def claim(
         existing = session.scalars(
             select(DigestRun).where(DigestRun.scope == scope, DigestRun.week_start == week)
         ).one()
-        reason = busy_reason(existing, now, retry_now)
+        reason = busy_reason(existing, now, retry_now, first_retry)
         if reason is not None:
             return Busy(reason)
         return _take_over(session, existing.id, existing.status, existing.attempts, worker, now)
@@ -87,15 +90,18 @@ def _take_over(
     return Claim(run_id, worker, attempts + 1)
 
 
-def busy_reason(run: DigestRun, now: datetime, retry_now: bool = False) -> str | None:
+def busy_reason(
+    run: DigestRun, now: datetime, retry_now: bool = False, first_retry: timedelta = FIRST_RETRY
+) -> str | None:
     """Why this run may not be (re)claimed now; None when it may."""
     if run.status == SENT:
         return f"already sent at {iso_z(run.sent_at)}"
     claimed_at = run.claimed_at or now
     if run.status == SENDING and now - claimed_at < LEASE:
         return f"being sent by {run.claimed_by} since {iso_z(claimed_at)}"
-    if run.status == FAILED and not retry_now and now < claimed_at + backoff(run.attempts):
-        return f"failed {run.attempts} times; next attempt at {iso_z(claimed_at + backoff(run.attempts))}"
+    retry_at = claimed_at + backoff(run.attempts, first_retry)
+    if run.status == FAILED and not retry_now and now < retry_at:
+        return f"failed {run.attempts} times; next attempt at {iso_z(retry_at)}"
     return None
 
 

@@ -39,10 +39,11 @@ def due_digests(session: Session, settings: Settings, now: datetime) -> list[tup
             wanted.append((scope.name, week))
     wanted += [key for key in unfinished(session) if key[0] in by_name and key not in wanted]
     runs = runs_for(session, wanted)
+    first_retry = timedelta(seconds=settings.digest.retry_seconds)
     return [
         (by_name[name], week)
         for name, week in wanted
-        if (name, week) not in runs or busy_reason(runs[(name, week)], now) is None
+        if (name, week) not in runs or busy_reason(runs[(name, week)], now, first_retry=first_retry) is None
     ]
 
 

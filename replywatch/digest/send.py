@@ -7,7 +7,7 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -51,7 +51,8 @@ def deliver(
     """Claim, send, mark: a digest goes once; a failure stays in digest_runs to be retried."""
     if not scope.recipients:
         return Outcome(scope.name, week, "skipped", "no recipients configured")
-    got = claim(sessions, scope.name, week, worker, now, retry_now=retry_now)
+    first_retry = timedelta(seconds=settings.digest.retry_seconds)
+    got = claim(sessions, scope.name, week, worker, now, retry_now=retry_now, first_retry=first_retry)
     if isinstance(got, Busy):
         return Outcome(scope.name, week, "skipped", got.reason)
     try:
