@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from replywatch.store.models import Lead, LeadIdentity, Match, Message
@@ -204,6 +204,8 @@ def _week_index(window: Window) -> ColumnElement[Any]:
     for store_id, edges in window.edges.items():
         weeks = case(*((Lead.received_at < end, i) for i, end in enumerate(edges[1:])), else_=-1)
         per_store.append((Lead.store_id == store_id, weeks))
+    if not per_store:  # no store known to the database yet: CASE needs at least one WHEN
+        return literal(-1)
     return case(*per_store, else_=-1)
 
 

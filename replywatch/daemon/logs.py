@@ -114,7 +114,7 @@ def setup_logging(
     root.addHandler(handler)
     root.setLevel(level)
     # Libraries chatter at DEBUG with request bodies and headers; they speak only when warning.
-    for noisy in ("imapclient", "twilio", "urllib3", "sqlalchemy", "alembic", "matplotlib", "mail-parser"):
+    for noisy in ("imapclient", "twilio", "urllib3", "sqlalchemy", "alembic", "matplotlib", "mailparser"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     return handler
 

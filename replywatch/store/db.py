@@ -99,5 +99,12 @@ def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
     engine = make_engine(url)
     with reachable(engine):
         if current_revisions(engine) != head_revisions():
-            upgrade(engine)
+            try:
+                upgrade(engine)
+            except ReplywatchError:
+                raise
+            except Exception:
+                # Another process may have migrated at the same moment (SQLite has no advisory lock).
+                if current_revisions(engine) != head_revisions():
+                    raise
     return engine, sessionmaker(engine, expire_on_commit=False)

@@ -36,6 +36,7 @@ from replywatch.digest.schedule import send_due_digests
 from replywatch.digest.send import send_mail
 from replywatch.errors import ReplywatchError
 from replywatch.export import contact_rows
+from replywatch.store.db import open_database
 from replywatch.store.models import DigestRun
 
 WEEK = date(2026, 11, 16)
@@ -222,3 +223,15 @@ def test_starttls_with_auth_and_implicit_tls(tmp_path: Path) -> None:
         pytest.raises(ReplywatchError, match="CERTIFICATE_VERIFY_FAILED"),
     ):
         send_mail(SmtpConfig(host="127.0.0.1", port=port, username=USER, password_file=str(secret)), message)
+
+
+def test_a_digest_due_before_anything_was_stored_goes_out_with_zeros(db_url: str) -> None:
+    # Found running the daemon: its first housekeeping round came before any poll had stored a store row,
+    # and the week index became a CASE without WHEN, which SQLite refuses
+    with smtp_server() as (server, port):
+        settings = dealership(db_url, smtp=_plain(port))
+        _, sessions = open_database(settings.database.url)
+        # When the digest falls due on an empty database
+        outcomes = send_due_digests(sessions, settings, SEND_AT)
+        # Then it is sent, not failed
+        assert {o.status for o in outcomes} == {"sent"} and len(server.received) == len(outcomes)

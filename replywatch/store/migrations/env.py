@@ -1,12 +1,13 @@
 """Alembic environment: the engine comes from replywatch; batch mode so SQLite can alter tables."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from replywatch.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+MIGRATION_LOCK = 0x7277_6D69  # "rwmi": the advisory lock key replywatch migrations hold on PostgreSQL
 
 
 def run_migrations_online() -> None:
@@ -21,6 +22,9 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Two daemons starting on a new database: one migrates, the other waits, then finds it done.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             context.run_migrations()
         connection.commit()
 
