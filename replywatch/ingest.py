@@ -7,8 +7,9 @@ candidate leads for every message come from a few indexed queries.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
 from replywatch.directory import Directory
@@ -28,6 +29,7 @@ from replywatch.match.score import MATCHED
 from replywatch.match.types import MatchQuery
 from replywatch.parse.types import OUTBOUND
 from replywatch.prepare import Prepared
+from replywatch.store import repo
 from replywatch.store.models import LeadIdentity, Match, Message, MessageKey
 
 
@@ -47,17 +49,23 @@ class BatchStore:
         self.default_store = default_store
         self.matching = Matching(policy or load_policy(None), open_days, directory, now)
         self.affected_leads: set[int] = set()
+        self.stored = 0  # messages this store inserted; one another writer stored first is skipped
 
     def store(self, batch: list[Prepared]) -> int:
-        """Store the items (none may be stored already); returns how many new leads they carried."""
+        """Store the items; returns how many new leads they carried. An item already stored (another
+        poller got there first) is skipped silently, with its keys, leads and match."""
         if not batch:
             return 0
+        inserted = self._insert_messages(batch)
+        if len(inserted) < len(batch):
+            batch = [p for p in batch if (p.message["source"], p.message["external_id"]) in inserted]
+        ids = [inserted[(p.message["source"], p.message["external_id"])] for p in batch]
         queries = [self._query(p) if p.message["kind"] != "lead" else None for p in batch]
-        ids = self._insert_messages(batch)
         self._insert_keys(batch, queries, ids)
         new_leads = self._leads([(p, i) for p, i in zip(batch, ids, strict=True) if p.leads])
         self._mark_bouncing(batch)
         self._match([(p, q, i) for p, q, i in zip(batch, queries, ids, strict=True) if q is not None])
+        self.stored += len(batch)
         return new_leads
 
     def finish(self) -> None:
@@ -76,9 +84,12 @@ class BatchStore:
         )
         return build_query(facts, prepared.keys, self.directory)
 
-    def _insert_messages(self, batch: list[Prepared]) -> list[int]:
-        stmt = insert(Message).returning(Message.id, sort_by_parameter_order=True)
-        return list(self.session.scalars(stmt, [p.message for p in batch]))
+    def _insert_messages(self, batch: list[Prepared]) -> dict[tuple[str, str], int]:
+        """(source, external id) → id of the messages inserted. A message a concurrent writer stored
+        meanwhile is left to it (INSERT … ON CONFLICT DO NOTHING), not an error."""
+        rows = [p.message for p in batch]
+        inserted = repo.insert_new_rows(self.session, _table(Message), rows, ("source", "external_id"))
+        return {(source, external_id): message_id for source, external_id, message_id in inserted}
 
     def _insert_keys(self, batch: list[Prepared], queries: list[MatchQuery | None], ids: list[int]) -> None:
         rows = [
@@ -88,7 +99,7 @@ class BatchStore:
             for value in dict.fromkeys(values)
         ]
         if rows:
-            self.session.execute(insert(MessageKey), rows)
+            repo.insert_rows(self.session, _table(MessageKey), rows)
 
     def _leads(self, notices: list[tuple[Prepared, int]]) -> int:
         inputs = [
@@ -139,9 +150,9 @@ class BatchStore:
                 headers.append(prepared.header_message_id)
             if prepared.message.get("store_id") is None and lead.store_id is not None:
                 store_fill.append({"b_id": message_id, "b_store": lead.store_id})
-        self.session.execute(insert(Match), rows)
+        repo.insert_rows(self.session, _table(Match), rows)
         if key_rows:
-            self.session.execute(insert(MessageKey), key_rows)
+            repo.insert_rows(self.session, _table(MessageKey), key_rows)
         self._fill_stores(store_fill)
         self.affected_leads |= follow_thread(self.session, headers, self.matching)
         done = {message_id for _, _, message_id in items}
@@ -169,3 +180,9 @@ class BatchStore:
                 update(Message).where(Message.id == bindparam("b_id")).values(store_id=bindparam("b_store"))
             )
             self.session.connection().execute(stmt, rows)
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

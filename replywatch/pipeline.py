@@ -124,15 +124,14 @@ class Pipeline:
                 self._source_store(source),
                 policy_of(self.rules),
             )
-            leads, stored = 0, 0
+            leads = 0
             if not isolate:
-                leads, stored = store.store(prepared), len(prepared)
+                leads = store.store(prepared)
             else:
                 for p in prepared:
                     try:
                         with session.begin_nested():
                             leads += store.store([p])
-                        stored += 1
                     except (OperationalError, InterfaceError):
                         raise
                     except Exception as exc:
@@ -143,7 +142,7 @@ class Pipeline:
                 session.add(_quarantine(item, reason, self.now()))
             for key, value in cursors.items():
                 repo.save_cursor(session, source, key, value, self.now())
-        return leads, stored
+        return leads, store.stored
 
     def _source_store(self, source: str) -> str | None:
         configured = [s for s in self.settings.sources if s.name == source]

@@ -23,6 +23,7 @@ DIALECT_COLUMNS = {
 GENERIC_COLUMNS = DIALECT_COLUMNS[GENERIC]
 TWILIO_COLUMNS = DIALECT_COLUMNS[TWILIO_CSV]
 _ROLES = ("id", "sent_at", "from", "to", "body", "direction")
+_DIALECT_ROLES = {d: dict(zip(_ROLES, c, strict=True)) for d, c in DIALECT_COLUMNS.items()}
 _OUTBOUND = {"outbound", "outbound-api", "outbound-reply", "outbound-call"}
 # The console's log view words directions ("Incoming", "Outgoing API"); an export saved from it may too.
 _WORDED_INBOUND = "incoming"
@@ -41,9 +42,9 @@ def csv_dialect(header: list[str]) -> str:
 
 def parse_sms_row(row: Mapping[str, str], dialect: str, *, assume_utc: bool = True) -> ParsedSms:
     """One row to a ParsedSms; ParseError names the column at fault."""
-    if dialect not in DIALECT_COLUMNS:
+    cols = _DIALECT_ROLES.get(dialect)
+    if cols is None:
         raise ParseError(f"unknown SMS dialect {dialect!r}")
-    cols = dict(zip(_ROLES, DIALECT_COLUMNS[dialect], strict=True))
     sid = (row.get(cols["id"]) or "").strip()
     if not sid:
         raise ParseError(f"column {cols['id']}: empty message id")
@@ -72,6 +73,10 @@ def _direction(text: str, column: str) -> str:
 
 def _timestamp(text: str, column: str) -> datetime:
     """ISO 8601 (`T` or a space; naive = UTC, as Twilio keeps its logs) or RFC 2822 as the API writes it."""
+    try:  # the common case, as the Twilio source and most exports write it
+        return as_utc(datetime.fromisoformat(text))
+    except ValueError:
+        pass
     value = _ZONE_WORD.sub(" +00:00", text.strip()).replace(" +00:00", "+00:00")
     if not value:
         raise ParseError(f"column {column}: empty time")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
+from twilio.rest.api.v2010.account.message import MessageList, MessagePage
 
 from replywatch.clock import now as clock_now
 from replywatch.config import TwilioSourceConfig
@@ -92,10 +94,11 @@ class TwilioSource:
         found: dict[str, _Record] = {}
         try:
             for query in self._queries(since):
-                for message in messages.stream(page_size=self.page_size, **query):
-                    record = _record(message)
-                    if record is not None:
-                        found[record.sid] = record
+                for page in _pages(messages, self.page_size, query):
+                    for message in page:
+                        record = _record(message)
+                        if record is not None:
+                            found[record.sid] = record
         except (TwilioException, json.JSONDecodeError) as exc:
             raise TransientSourceError(f"unexpected answer from {self.cfg.base_url}: {exc}") from exc
         return list(found.values())
@@ -131,23 +134,64 @@ def _point_at(client: Client, base_url: str) -> None:
     client.edge = client.region = None
 
 
-def _record(message: Any) -> _Record | None:
+class _RecordPage(MessagePage):
+    """A page of the listing whose records stay the API's JSON objects. The SDK's MessageInstance
+    deserializes every property of every message, which costs about as much as the HTTP itself."""
+
+    def get_instance(self, payload: dict[str, Any]) -> Any:
+        return payload
+
+
+def _pages(messages: MessageList, page_size: int, query: Mapping[str, str]) -> Iterator[_RecordPage]:
+    """The SDK's paging (its HTTP client, auth, retries, next-page links), each page's records as JSON."""
+    page: MessagePage | None = messages.page(page_size=page_size, **query)
+    while page is not None:
+        page.__class__ = _RecordPage  # records are built lazily, while iterating; next pages keep the class
+        yield page
+        page = page.next_page()
+
+
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
+
+
+def _rfc2822(text: Any) -> datetime | None:
+    """A date as Twilio writes it (`Thu, 01 Oct 2026 13:00:00 +0000`), aware UTC; None when absent."""
+    if not text or not isinstance(text, str):
+        return None
+    # `Thu, 01 Oct 2026 13:00:00 +0000`: read by position, which is ten times faster than parsing.
+    month = _MONTHS.get(text[8:11])
+    if month and len(text) == 31 and text.endswith(" +0000") and text[4] == " " and text[19] == ":":
+        try:
+            hour, minute, second = int(text[17:19]), int(text[20:22]), int(text[23:25])
+            return datetime(int(text[12:16]), month, int(text[5:7]), hour, minute, second, tzinfo=UTC)
+        except ValueError:
+            pass
+    try:
+        return parsedate_to_datetime(text).astimezone(UTC)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _record(message: Mapping[str, Any]) -> _Record | None:
     """The API record as the payload `parse_sms_row` reads; None while it is queued, scheduled or canceled."""
-    sent_at = message.date_sent
-    if sent_at is None and message.status in _NEVER_SENT:
-        sent_at = message.date_created
-    if sent_at is None or not message.sid:
+    sid, status = message.get("sid"), message.get("status") or ""
+    sent_at = _rfc2822(message.get("date_sent"))
+    if sent_at is None and status in _NEVER_SENT:
+        sent_at = _rfc2822(message.get("date_created"))
+    if sent_at is None or not sid:
         return None  # not sent yet: a later poll sees it with its date_sent
+    error_code = message.get("error_code")
     payload = {
         "__dialect__": TWILIO_API,
-        "sid": message.sid,
+        "sid": sid,
         "date_sent": sent_at.isoformat(),
-        "from": message.from_ or "",
-        "to": message.to or "",
-        "body": message.body or "",
-        "direction": message.direction or "",
-        "status": message.status or "",
-        "num_media": message.num_media or "0",
-        "error_code": "" if message.error_code is None else str(message.error_code),
+        "from": message.get("from") or "",
+        "to": message.get("to") or "",
+        "body": message.get("body") or "",
+        "direction": message.get("direction") or "",
+        "status": status,
+        "num_media": message.get("num_media") or "0",
+        "error_code": "" if error_code is None else str(error_code),
     }
-    return _Record(sent_at, message.sid, payload)
+    return _Record(sent_at, sid, payload)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Connection, Table, select, tuple_
 from sqlalchemy.orm import Session
 
 from replywatch.config import Settings
@@ -166,16 +167,18 @@ def texts_to_numbers(
     """Customer number → (sent_at, lead) of our texts to it that were matched to a lead."""
     found: dict[str, list[tuple[datetime, int]]] = {}
     for part in chunks(sorted(numbers)):
+        # The match status is tested here, not in SQL: SQLite without statistics would otherwise walk
+        # every matched message through the status index (seconds per batch once there are many).
         stmt = (
-            select(MessageKey.value, Message.sent_at, Match.lead_id)
+            select(MessageKey.value, Message.sent_at, Match.lead_id, Match.status)
             .join(Message, Message.id == MessageKey.message_id)
             .join(Match, Match.message_id == MessageKey.message_id)
             .where(MessageKey.role == "to", MessageKey.value.in_(part))
-            .where(Message.direction == "outbound", Message.channel == "sms", Match.status == "matched")
+            .where(Message.direction == "outbound", Message.channel == "sms")
             .where(Message.sent_at.between(start, end))
         )
-        for number, sent_at, lead_id in session.execute(stmt):
-            if lead_id is not None:
+        for number, sent_at, lead_id, status in session.execute(stmt):
+            if lead_id is not None and status == "matched":
                 found.setdefault(number, []).append((sent_at, lead_id))
     return found
 
@@ -218,13 +221,14 @@ def unmatched_message_ids_by_keys(session: Session, roles: Sequence[str], values
     addresses or refer to one of these Message-IDs."""
     found: set[int] = set()
     for part in chunks(sorted(set(values))):
+        # The status is tested here, not in SQL: SQLite without statistics would walk the status index.
         stmt = (
-            select(MessageKey.message_id)
+            select(MessageKey.message_id, Match.status)
             .join(Match, Match.message_id == MessageKey.message_id)
             .where(MessageKey.role.in_(roles), MessageKey.value.in_(part))
-            .where(Match.status.in_(("unmatched", "review")), Match.decided_by == "auto")
+            .where(Match.decided_by == "auto")
         )
-        found.update(session.scalars(stmt))
+        found.update(i for i, status in session.execute(stmt) if status in ("unmatched", "review"))
     return sorted(found)
 
 
@@ -285,3 +289,72 @@ def matched_message_facts(session: Session, lead_ids: Sequence[int]) -> dict[int
             if row[0] is not None:
                 found.setdefault(row[0], []).append(row)
     return found
+
+
+# Bound parameters in one statement: SQLite allows 32,766, PostgreSQL 65,535.
+_MAX_PARAMS = 30_000
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Rows (each with the same columns) into a table with one executemany of the driver. Core's
+    executemany builds and processes parameters per row in Python, which costs more than the insert."""
+    if not rows:
+        return
+    conn = session.connection()
+    columns = list(rows[0])
+    conn.exec_driver_sql(_insert_sql(conn, table, columns, 1), _params(conn, table, columns, rows))
+
+
+def insert_new_rows(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], unique: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Rows into a table, except those whose `unique` columns a row already stored holds (a concurrent
+    writer's, say): INSERT … ON CONFLICT DO NOTHING. Returns (*unique, id) of the rows inserted."""
+    if not rows:
+        return []
+    conn = session.connection()
+    columns = list(rows[0])
+    params = _params(conn, table, columns, rows)
+    per_statement = max(1, _MAX_PARAMS // len(columns))
+    returning = ", ".join(_quote(conn, c) for c in (*unique, "id"))
+    inserted: list[tuple[Any, ...]] = []
+    for start in range(0, len(params), per_statement):
+        part = params[start : start + per_statement]
+        sql = (
+            f"{_insert_sql(conn, table, columns, len(part))} "
+            f"ON CONFLICT ({', '.join(_quote(conn, c) for c in unique)}) DO NOTHING RETURNING {returning}"
+        )
+        inserted.extend(tuple(r) for r in conn.exec_driver_sql(sql, tuple(v for p in part for v in p)))
+    return inserted
+
+
+def _quote(conn: Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def _insert_sql(conn: Connection, table: Table, columns: Sequence[str], rows: int) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    one = f"({', '.join([mark] * len(columns))})"
+    names = ", ".join(_quote(conn, c) for c in columns)
+    return f"INSERT INTO {_quote(conn, table.name)} ({names}) VALUES {', '.join([one] * rows)}"
+
+
+def _params(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Each row's values in column order, through the column types' bind processing (UTC times, JSON)."""
+    processed = [
+        (i, processor)
+        for i, c in enumerate(columns)
+        if (processor := table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+    ]
+    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    if not processed:
+        return [values(row) for row in rows]
+    params = []
+    for row in rows:
+        line = list(values(row))
+        for i, processor in processed:
+            line[i] = processor(line[i])
+        params.append(tuple(line))
+    return params
