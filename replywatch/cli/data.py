@@ -12,6 +12,7 @@ from replywatch.clock import now
 from replywatch.errors import ReplywatchError
 from replywatch.export import contact_rows, write_csv, write_json
 from replywatch.leads import import_leads
+from replywatch.match.policy import load_policy
 from replywatch.parse.adf import parse_adf
 from replywatch.parse.leads_csv import read_leads_file
 from replywatch.parse.types import LeadRecord
@@ -39,11 +40,12 @@ def leads_import(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="Leads CSV or ADF/XML file(s)."),
 ) -> None:
-    """Import leads; a file with a bad row is refused whole, naming the line and column."""
+    """Import leads; a file with a bad row is refused whole, naming the line and column. Messages the new
+    leads explain are matched again with the rules folder's matching policy, as a poll matches them."""
     rt = runtime(ctx)
     records = [r for f in files for r in _read_lead_file(f)]
     with rt.sessions() as session, session.begin():
-        new, known = import_leads(session, rt.settings, records, now())
+        new, known = import_leads(session, rt.settings, records, now(), load_policy(rt.rules_dir()))
     console.print(f"imported {new} new leads" + (f" ({known} already known)" if known else ""))
 
 
