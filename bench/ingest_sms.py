@@ -1,11 +1,15 @@
 """Benchmark: `replywatch poll --once` on a Twilio source beside a plain SDK `messages.list()`, same messages.
 
     .venv/bin/python bench/ingest_sms.py [--messages 50000] [--db URL] [--numbers] [--profile N]
+                                         [--repeat R] [--compare REV]
 
 The fake Messages API (tests/fakes/twilio_api.py) serves the messages from its own process, so neither
 side shares a GIL with it. Printed, in messages/s: the plain SDK listing; the Twilio source alone
 (listing, sorting, payloads, no store); `replywatch poll --once` as a user runs it (a fresh SQLite file
 unless --db, leads imported first so replies are matched); and the ratio poll / list (target >= 0.5).
+`--repeat R` measures each figure R times, interleaved, and prints medians. `--compare REV` also times
+`poll --once` with the code of git revision REV (exported with `git archive`, run from PYTHONPATH), in
+the same run and on the same data, so that before and after meet the same machine load.
 `--profile N` polls N messages in-process under cProfile and prints where the time goes. Not a test:
 no figure is asserted; timings on shared machines are noisy, compare within one run.
 """
@@ -14,12 +18,15 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import io
 import json
 import multiprocessing
 import os
 import pstats
+import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -84,14 +91,37 @@ base_url = "{base_url}"\n{filters}\n""",
     (root / "leads.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def cli(*args: str, cwd: Path) -> tuple[float, str]:
-    """Seconds `replywatch ARGS` took, and what it printed."""
+def cli(*args: str, cwd: Path, code: Path | None = None) -> tuple[float, str]:
+    """Seconds `replywatch ARGS` took, and what it printed; `code`: run that copy of the package."""
     env = os.environ | {"BENCH_TOKEN": AUTH_TOKEN, "NO_PROXY": "127.0.0.1,localhost"}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     began = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "replywatch", *args], cwd=cwd, env=env, capture_output=True)
     if done.returncode:
         sys.exit(f"replywatch {' '.join(args)} failed:\n{done.stderr.decode()}")
     return time.perf_counter() - began, done.stdout.decode().strip()
+
+
+def export_revision(rev: str, into: Path) -> Path:
+    """The package and its rules as at git revision `rev`, in `into` (read from git, not checked out)."""
+    command = ["git", "-C", str(REPO), "archive", "--format=tar", rev, "replywatch", "rules"]
+    archive = subprocess.run(command, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def poll_once(
+    tmp: Path, base_url: str, args: argparse.Namespace, code: Path | None
+) -> tuple[float, str, int]:
+    """A fresh site and database, the leads imported, then `poll --once` timed: seconds, output, contacted."""
+    root = Path(tempfile.mkdtemp(dir=tmp))
+    write_site(root, base_url, args.db or f"sqlite:///{root / 'bench.db'}", args.messages, args.numbers)
+    cli("leads", "import", "leads.csv", cwd=root, code=code)
+    poll_s, said = cli("poll", "--once", cwd=root, code=code)
+    contacted = json.loads(cli("status", "--format", "json", cwd=root, code=code)[1])["contacted"]
+    return poll_s, said, contacted
 
 
 def sdk_list(base_url: str) -> tuple[int, float]:
@@ -136,39 +166,61 @@ def profile(root: Path, limit: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=50_000)
-    parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file per poll)")
     parser.add_argument("--numbers", action="store_true", help="filter by our two numbers (4 listings)")
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="cProfile an in-process poll of N"
     )
+    parser.add_argument("--repeat", type=int, default=1, metavar="R", help="measure R times, print medians")
+    parser.add_argument("--compare", default=None, metavar="REV", help="also poll with git revision REV")
     args = parser.parse_args()
+    if args.db and (args.repeat > 1 or args.compare):
+        parser.error("--db holds one poll's data: use it without --repeat and --compare")
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
     ready: multiprocessing.Queue[str] = multiprocessing.Queue()
     server = multiprocessing.Process(target=serve, args=(args.messages, ready), daemon=True)
     server.start()
     base_url = ready.get(timeout=300)
+    lists: list[float] = []
+    sources: list[float] = []
+    polls: dict[str, list[float]] = {"now": [], args.compare or "": []}
+    said: dict[str, str] = {}
+    contacted: dict[str, int] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
-            write_site(
-                root, base_url, args.db or f"sqlite:///{root / 'bench.db'}", args.messages, args.numbers
-            )
-            cli("leads", "import", "leads.csv", cwd=root)
-            listed, list_s = sdk_list(base_url)
-            read, source_s = source_only(root)
+            old = export_revision(args.compare, root / "baseline") if args.compare else None
+            write_site(root, base_url, f"sqlite:///{root / 'unused.db'}", args.messages, args.numbers)
             if args.profile:
+                cli("leads", "import", "leads.csv", cwd=root)
                 profile(root, args.profile)
                 return
-            poll_s, said = cli("poll", "--once", cwd=root)
-            contacted = json.loads(cli("status", "--format", "json", cwd=root)[1])["contacted"]
+            for _ in range(args.repeat):
+                listed, list_s = sdk_list(base_url)
+                lists.append(list_s)
+                read, source_s = source_only(root)
+                sources.append(source_s)
+                for label, code in (("now", None), (args.compare, old)):
+                    if label is None:
+                        continue
+                    poll_s, said[label], contacted[label] = poll_once(root, base_url, args, code)
+                    polls[label].append(poll_s)
     finally:
         server.terminate()
-    print(f"messages: {args.messages} ({'by our 2 numbers' if args.numbers else 'whole account'})")
+    list_s, source_s = statistics.median(lists), statistics.median(sources)
+    runs = f", medians of {args.repeat}" if args.repeat > 1 else ""
+    print(f"messages: {args.messages} ({'by our 2 numbers' if args.numbers else 'whole account'}{runs})")
     print(f"plain SDK messages.list():  {listed / list_s:9.0f} messages/s  ({list_s:.1f} s)")
     print(f"Twilio source alone:        {read / source_s:9.0f} messages/s  ({source_s:.1f} s)")
-    print(f"replywatch poll --once:     {args.messages / poll_s:9.0f} messages/s  ({poll_s:.1f} s: {said})")
-    print(f"leads contacted: {contacted} of {len(range(0, args.messages, 8))}")
-    print(f"ratio poll / list: {(args.messages / poll_s) / (listed / list_s):.3f}  (target >= 0.5)")
+    for label, times in polls.items():
+        if not times:
+            continue
+        poll_s = statistics.median(times)
+        name = "replywatch poll --once:" if label == "now" else f"  same at {label}:"
+        print(f"{name:<27} {args.messages / poll_s:9.0f} messages/s  ({poll_s:.1f} s: {said[label]})")
+        print(f"{'':<27} leads contacted: {contacted[label]} of {len(range(0, args.messages, 8))}")
+        ratio = (args.messages / poll_s) / (listed / list_s)
+        print(f"{'':<27} ratio poll / list: {ratio:.3f}  (target >= 0.5)")
 
 
 if __name__ == "__main__":

@@ -69,17 +69,22 @@ class TwilioSource:
     def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]:
         since = self._since(load_cursor(cursors.get(CURSOR_KEY)))
         settled = self.now() - SETTLE
+        marks: dict[date, tuple[str, tuple[str, str]]] = {}  # day → its ISO form and the cursor at it
         for record in sorted(self._read(since), key=lambda r: (r.sent_at, r.sid)):
             if record.on_its_way and record.sent_at > settled:
                 continue  # later items move the cursor at most a day past it: the next poll reads it again
-            day = record.sent_at.date().isoformat()
+            sent_on = record.sent_at.date()
+            if sent_on not in marks:
+                day = sent_on.isoformat()
+                marks[sent_on] = day, (CURSOR_KEY, dump_cursor({"day": day}))
+            day, cursor = marks[sent_on]
             yield RawItem(
                 source=self.name,
                 external_id=record.sid,
                 position=f"Twilio message {record.sid} ({day})",
                 payload=record.payload,
                 channel=CHANNEL_SMS,
-                cursor=(CURSOR_KEY, dump_cursor({"day": day})),
+                cursor=cursor,
             )
 
     def _since(self, mark: Mapping[str, Any]) -> date | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -344,7 +344,7 @@ def _params(
 ) -> list[tuple[Any, ...]]:
     """Each row's values in column order, through the column types' bind processing (UTC times, JSON)."""
     processed = [
-        (i, processor)
+        (i, _remembering(processor))
         for i, c in enumerate(columns)
         if (processor := table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
     ]
@@ -354,7 +354,23 @@ def _params(
     params = []
     for row in rows:
         line = list(values(row))
-        for i, processor in processed:
-            line[i] = processor(line[i])
+        for i, process in processed:
+            line[i] = process(line[i])
         params.append(tuple(line))
     return params
+
+
+def _remembering(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The processor with the values it saw remembered: a batch repeats some (its `now`, True, None)."""
+    seen: dict[Any, Any] = {}
+
+    def process(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = found = processor(value)
+            return found
+        except TypeError:  # unhashable (a JSON list)
+            return processor(value)
+
+    return process
