@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -22,6 +23,12 @@ from replywatch.store.models import SourceLease
 
 log = logging.getLogger(__name__)
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    won: bool
+    busy_until: datetime | None  # when not won: when the holder's lease runs out unless it renews
 
 
 class Leases:
@@ -36,8 +43,8 @@ class Leases:
     ) -> None:
         self.sessions, self.owner, self.ttl, self.now = sessions, owner, timedelta(seconds=ttl_s), now
 
-    def acquire(self, source: str) -> bool:
-        """Take or keep the lease of `source`; False when another live daemon holds it."""
+    def acquire(self, source: str) -> Attempt:
+        """Take or keep the lease of `source`; not won when another live daemon holds it."""
         now = self.now()
         with self.sessions() as session, session.begin():
             _ensure_row(session, source)
@@ -47,9 +54,9 @@ class Leases:
                 .with_for_update(skip_locked=True)
             ).first()
             if row is None:
-                return False  # another daemon is taking it at this moment
+                return Attempt(False, None)  # another daemon is taking it at this moment
             if row.owner != self.owner and row.expires_at > now:
-                return False
+                return Attempt(False, row.expires_at)
             taken = session.execute(
                 update(SourceLease)
                 .where(SourceLease.source == source)
@@ -60,7 +67,7 @@ class Leases:
             won = bool(getattr(taken, "rowcount", 0))
         if won and row.owner not in ("", self.owner):
             log.info("took over source %s from %s (its lease expired)", source, row.owner)
-        return won
+        return Attempt(won, None)
 
     def renew(self, sources: Iterable[str]) -> set[str]:
         """Extend the leases we hold; the ones we no longer hold come back (another daemon took them)."""

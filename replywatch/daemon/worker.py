@@ -137,9 +137,14 @@ class SourceWorker(threading.Thread):
         wait = self._not_due_for()
         if wait > 0 and not (self.idle_ready or self.idles):
             return min(wait, self.interval)
-        if not self.shared.leases.acquire(name):
+        attempt = self.shared.leases.acquire(name)
+        if not attempt.won:
             self.shared.hold(name, False)
-            return self.interval
+            if attempt.busy_until is None:
+                return min(self.interval, 1.0)
+            # Try again when the holder's lease runs out: a dead daemon's source is taken over at expiry.
+            left = (as_utc(attempt.busy_until) - self.shared.now()).total_seconds()
+            return min(self.interval, max(0.5, left))
         self.shared.hold(name, True)
         ok = self._poll()
         if self.shared.stop.is_set():
@@ -159,9 +164,9 @@ class SourceWorker(threading.Thread):
     def _release(self) -> None:
         name = self.cfg.name
         if name in self.shared.held_now():
+            self.shared.hold(name, False)  # first, so that the heartbeat does not renew it meanwhile
             with contextlib.suppress(Exception):  # the lease expires on its own if the store is down
                 self.shared.leases.release([name])
-            self.shared.hold(name, False)
 
     def _not_due_for(self) -> float:
         """Seconds until the source is due: its interval after the last attempt by any daemon, sooner
