@@ -172,9 +172,14 @@ def _idle(client: IMAPClient, timeout: float, stop: threading.Event, renew_after
     renew_at = time.monotonic() + renew_after
     try:
         while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
-            if _has_new_mail(client.idle_check(timeout=min(left, _STOP_CHECK_S))):
-                return True
-            if time.monotonic() >= renew_at:
+            began, wait = time.monotonic(), min(left, _STOP_CHECK_S)
+            responses = client.idle_check(timeout=wait)
+            if _has_new_mail(responses) or _said_bye(responses):
+                return True  # new mail, or the server ends the session (a restart): the next poll reconnects
+            # idle_check swallows EOF: back early with nothing read is a closed link (else it would spin here
+            # until the timeout); DONE then raises on a closed link, and on a live one costs a round trip.
+            closed = not responses and time.monotonic() - began < wait / 2
+            if closed or time.monotonic() >= renew_at:
                 if _has_new_mail(client.idle_done()[1]):
                     return True
                 client.idle()
@@ -187,6 +192,10 @@ def _idle(client: IMAPClient, timeout: float, stop: threading.Event, renew_after
 
 def _has_new_mail(responses: list[Any]) -> bool:
     return any(isinstance(r, tuple) and len(r) > 1 and r[1] == b"EXISTS" for r in responses)
+
+
+def _said_bye(responses: list[Any]) -> bool:
+    return any(isinstance(r, tuple) and r and r[0] == b"BYE" for r in responses)
 
 
 def external_id(folder: str, header: bytes) -> str:
