@@ -7,7 +7,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, tuple_
+from sqlalchemy import Connection, Table, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from replywatch.config import Settings
@@ -83,13 +83,13 @@ def associates_by_identity(session: Session) -> dict[tuple[str, str], list[int]]
 def known_external_ids(session: Session, source: str, ids: Sequence[str]) -> set[str]:
     """Which of these ids the store already holds for the source, as messages or in quarantine."""
     known: set[str] = set()
+    conn = session.connection()  # Core: ORM statements cost more to run than these look-ups
+    tables = [Message.__table__, Quarantine.__table__]
     for part in chunks(list(ids)):
-        for model in (Message, Quarantine):
-            known.update(
-                session.scalars(
-                    select(model.external_id).where(model.source == source, model.external_id.in_(part))
-                )
-            )
+        stmt = union_all(
+            *(select(t.c.external_id).where(t.c.source == source, t.c.external_id.in_(part)) for t in tables)
+        )
+        known.update(conn.execute(stmt).scalars())
     return known
 
 
@@ -291,18 +291,23 @@ def matched_message_facts(session: Session, lead_ids: Sequence[int]) -> dict[int
     return found
 
 
-# Bound parameters in one statement: SQLite allows 32,766, PostgreSQL 65,535.
+# Bound parameters in one statement: SQLite allows 32,766.
 _MAX_PARAMS = 30_000
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Rows (each with the same columns) into a table with one executemany of the driver. Core's
-    executemany builds and processes parameters per row in Python, which costs more than the insert."""
+    """Rows (each with the same columns) into a table in one go: Core's executemany builds and processes
+    parameters per row in Python, which costs more than the insert. SQLite: the driver's executemany;
+    PostgreSQL: one INSERT … SELECT FROM unnest(arrays), one round trip instead of one per row."""
     if not rows:
         return
     conn = session.connection()
     columns = list(rows[0])
-    conn.exec_driver_sql(_insert_sql(conn, table, columns, 1), _params(conn, table, columns, rows))
+    params = _params(conn, table, columns, rows)
+    if _postgres(conn):
+        conn.exec_driver_sql(_unnest_sql(conn, table, columns), _by_column(params, len(columns)))
+    else:
+        conn.exec_driver_sql(_values_sql(conn, table, columns, 1), params)
 
 
 def insert_new_rows(
@@ -315,28 +320,48 @@ def insert_new_rows(
     conn = session.connection()
     columns = list(rows[0])
     params = _params(conn, table, columns, rows)
+    on_conflict = (
+        f"ON CONFLICT ({', '.join(_quote(conn, c) for c in unique)}) DO NOTHING "
+        f"RETURNING {', '.join(_quote(conn, c) for c in (*unique, 'id'))}"
+    )
+    if _postgres(conn):
+        sql = f"{_unnest_sql(conn, table, columns)} {on_conflict}"
+        return [tuple(r) for r in conn.exec_driver_sql(sql, _by_column(params, len(columns)))]
     per_statement = max(1, _MAX_PARAMS // len(columns))
-    returning = ", ".join(_quote(conn, c) for c in (*unique, "id"))
     inserted: list[tuple[Any, ...]] = []
     for start in range(0, len(params), per_statement):
         part = params[start : start + per_statement]
-        sql = (
-            f"{_insert_sql(conn, table, columns, len(part))} "
-            f"ON CONFLICT ({', '.join(_quote(conn, c) for c in unique)}) DO NOTHING RETURNING {returning}"
-        )
+        sql = f"{_values_sql(conn, table, columns, len(part))} {on_conflict}"
         inserted.extend(tuple(r) for r in conn.exec_driver_sql(sql, tuple(v for p in part for v in p)))
     return inserted
+
+
+def _postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
 
 
 def _quote(conn: Connection, name: str) -> str:
     return conn.dialect.identifier_preparer.quote(name)
 
 
-def _insert_sql(conn: Connection, table: Table, columns: Sequence[str], rows: int) -> str:
+def _values_sql(conn: Connection, table: Table, columns: Sequence[str], rows: int) -> str:
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     one = f"({', '.join([mark] * len(columns))})"
     names = ", ".join(_quote(conn, c) for c in columns)
     return f"INSERT INTO {_quote(conn, table.name)} ({names}) VALUES {', '.join([one] * rows)}"
+
+
+def _unnest_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
+    """PostgreSQL: the rows as one array per column, each cast to its column's type."""
+    names = ", ".join(_quote(conn, c) for c in columns)
+    arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns)
+    return f"INSERT INTO {_quote(conn, table.name)} ({names}) SELECT * FROM unnest({arrays})"
+
+
+def _by_column(params: list[tuple[Any, ...]], width: int) -> tuple[list[Any], ...]:
+    if not params:
+        return tuple([] for _ in range(width))
+    return tuple(list(column) for column in zip(*params, strict=True))
 
 
 def _params(
