@@ -43,6 +43,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'replywatch.db'}"
         return
+    yield from _pg_schema()
+
+
+@pytest.fixture
+def pg_db_url() -> Iterator[str]:
+    """A fresh schema in the PostgreSQL test database, for what only PostgreSQL does (several daemons)."""
+    yield from _pg_schema()
+
+
+def _pg_schema() -> Iterator[str]:
     base = pg_url()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     try:
