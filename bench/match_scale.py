@@ -27,8 +27,7 @@ from sqlalchemy.engine import make_url
 from replywatch.config import settings_from_dict
 from replywatch.directory import Directory
 from replywatch.ingest import BatchStore
-from replywatch.match.names import lead_keys
-from replywatch.match.namescore import lead_names
+from replywatch.match.namescore import lead_blocking_keys
 from replywatch.prepare import Prepared
 from replywatch.sources.base import RawItem
 from replywatch.store.db import open_database
@@ -154,7 +153,7 @@ def load_leads(sessions, count: int, rng: random.Random) -> list[tuple[int, str,
                     {"lead_id": lead_id, "kind": "email", "value": email},
                     {"lead_id": lead_id, "kind": "phone", "value": phone},
                 ]
-                for key in {k for n in lead_names(first, last, None) for k in lead_keys(n)}:
+                for key in lead_blocking_keys(first, last, None):
                     keys.append({"lead_id": lead_id, "key": key, "received_at": received})
                 if received > NOW - timedelta(days=89):
                     open_leads.append((lead_id, first, last, email, phone))

@@ -16,8 +16,8 @@ from replywatch.config import Settings
 from replywatch.contact import MessageFact, contact_state
 from replywatch.directory import Directory
 from replywatch.match.link import Matching, rematch_for_leads
-from replywatch.match.names import keys_to_find_messages, lead_keys
-from replywatch.match.namescore import lead_names
+from replywatch.match.names import keys_to_find_messages
+from replywatch.match.namescore import lead_blocking_keys, lead_names
 from replywatch.match.normalize import loose_email, normalize_email, normalize_phone
 from replywatch.match.policy import MatchPolicy, load_policy
 from replywatch.parse.types import LeadRecord
@@ -109,9 +109,7 @@ def _add_name_keys(session: Session, leads: Iterable[Lead]) -> None:
     rows = [
         {"lead_id": lead.id, "key": key, "received_at": lead.received_at}
         for lead in leads
-        for key in sorted(
-            {k for n in lead_names(lead.first_name, lead.last_name, lead.full_name) for k in lead_keys(n)}
-        )
+        for key in lead_blocking_keys(lead.first_name, lead.last_name, lead.full_name)
     ]
     if rows:
         session.execute(insert(LeadNameKey), rows)

@@ -17,6 +17,7 @@ from replywatch.match.score import Candidate
 from replywatch.match.types import LeadRef, MatchQuery
 from replywatch.parse.types import CHANNEL_SMS, INBOUND
 from replywatch.store import repo
+from replywatch.store.name_keys import leads_by_name_keys
 
 # A lead notice may reach the inbox a little after the customer's first mail or text about it.
 EARLY_SLACK = timedelta(days=1)
@@ -93,7 +94,7 @@ class CandidateIndex:
         return cls(
             repo.leads_by_identity_values(session, values),
             repo.thread_leads(session, refs),
-            repo.leads_by_name_keys(session, names, start, end),
+            leads_by_name_keys(session, names, start, end),
             repo.texts_to_numbers(session, phones, start, end),
             notes,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -57,6 +57,8 @@ _SPANISH_NICKNAMES = {
     "refugio": ("cuca",),
 }
 _WORD = re.compile(r"[a-z]+")
+# Lead name keys stay within lead_name_keys.key (48): a longer name is cut, which only widens its block.
+_KEY_SURNAME, _KEY_GIVEN = 24, 20
 _SOUNDEX = {
     c: str(d) for d, group in enumerate(("", "bfpv", "cgjkqsxz", "dt", "l", "mn", "r")) for c in group
 }
@@ -167,9 +169,6 @@ def address_names(address: str | None) -> list[PersonName]:
 @lru_cache(maxsize=65536)
 def soundex(word: str) -> str:
     """American Soundex: spelling slips in a surname (Smyth, Jonhson) keep the same code."""
-    codes = {
-        c: str(d) for d, group in enumerate(("", "bfpv", "cgjkqsxz", "dt", "l", "mn", "r"), 0) for c in group
-    }
     codes = _SOUNDEX
     head, tail, last = word[0], [], codes.get(word[0], "")
     for ch in word[1:]:
@@ -181,9 +180,30 @@ def soundex(word: str) -> str:
     return (head + "".join(tail) + "000")[:4]
 
 
-def _keys(name: PersonName, given: Iterable[str]) -> set[str]:
-    """Index keys "<soundex of a surname word>:<given name or initial>"."""
-    return {f"{soundex(last)}:{g}" for last in name.last if len(last) > 1 for g in given if g}
+@lru_cache(maxsize=65536)
+def slips(word: str) -> frozenset[str]:
+    """The word and its spellings with one letter left out, the first letter kept: two surnames one slip
+    apart (Smyth/Smith, Jonhson/Johnson, Johnsen/Johnson) share one of them. Only words of four letters
+    or more, as `surname_likeness` allows a slip only there."""
+    if len(word) < 4:
+        return frozenset({word})
+    return frozenset({word} | {word[:i] + word[i + 1 :] for i in range(1, len(word))})
+
+
+def _block(surname: str, given: str) -> str:
+    return f"{surname[:_KEY_SURNAME]}:{given[:_KEY_GIVEN]}"
+
+
+def _lead_blocks(
+    name: PersonName, spellings: Callable[[str], Iterable[str]], given: Iterable[str]
+) -> set[str]:
+    """Keys "<surname spelling>:<given name or initial>" for each surname word."""
+    given = [g for g in given if g]
+    return {_block(s, g) for last in name.last if len(last) > 1 for s in spellings(last) for g in given}
+
+
+def _exact(word: str) -> tuple[str]:
+    return (word,)
 
 
 def _initial(name: PersonName) -> bool:
@@ -191,33 +211,48 @@ def _initial(name: PersonName) -> bool:
 
 
 def lead_keys(name: PersonName) -> set[str]:
-    """What a lead is stored under: its given name's formal forms, and the initials of every name it may
-    go by (an address like bjones@ names Robert Jones by the initial of Bob)."""
+    """What a lead is stored under in lead_name_keys: each formal form of its given name with its surname
+    and the surname's one-slip spellings, and the initials of every name it may go by with the surname as
+    written (an address like bjones@ names Robert Jones by the initial of Bob). A key names one given
+    name and one surname, near enough: a block holds the namesakes of one person, not a share of every
+    open lead as a sound code of the surname alone would."""
     if not name.first:
         return set()
     if _initial(name):
-        return _keys(name, [name.first])
-    return _keys(name, canonical_names(name.first)) | _keys(name, {n[0] for n in related_names(name.first)})
+        return _lead_blocks(name, _exact, [name.first])
+    initials = {n[0] for n in related_names(name.first)}
+    return _lead_blocks(name, slips, canonical_names(name.first)) | _lead_blocks(name, _exact, initials)
+
+
+@lru_cache(maxsize=65536)
+def keys_to_find_leads(name: PersonName) -> frozenset[str]:
+    """The lead keys a name in a message looks up: its formal forms (Bob and Robert meet at "robert")
+    with its surname's one-slip spellings, or an initial with the surname as written (name_initial
+    wants the same surname)."""
+    if not name.first:
+        return frozenset()
+    if _initial(name):
+        return frozenset(_lead_blocks(name, _exact, [name.first]))
+    return frozenset(_lead_blocks(name, slips, canonical_names(name.first)))
+
+
+def _sound_keys(name: PersonName, given: Iterable[str]) -> set[str]:
+    """Keys "<soundex of a surname word>:<given name or initial>" of messages (message_keys, role name)."""
+    return {f"{soundex(last)}:{g}" for last in name.last if len(last) > 1 for g in given if g}
 
 
 def message_keys(name: PersonName) -> set[str]:
-    """What a message naming someone is stored under: the given name's formal forms, or its initial."""
+    """What a message naming someone is stored under: the given name's formal forms, or its initial. A
+    new lead looks for the messages of its window by these; that block grows with the messages since the
+    lead arrived, not with the leads open."""
     if not name.first:
         return set()
-    return _keys(name, [name.first] if _initial(name) else canonical_names(name.first))
-
-
-def keys_to_find_leads(name: PersonName) -> set[str]:
-    """The lead keys a name in a message looks up: its formal forms (Bob and Robert meet at "robert"),
-    or just its initial. A full given name reads only leads of that name; an initial reads more, and is
-    rare."""
-    if not name.first:
-        return set()
-    return _keys(name, [name.first] if _initial(name) else canonical_names(name.first))
+    return _sound_keys(name, [name.first] if _initial(name) else canonical_names(name.first))
 
 
 def keys_to_find_messages(name: PersonName) -> set[str]:
     """The message keys a new lead looks up: its formal forms, and the initials it may go by."""
     if not name.first:
         return set()
-    return _keys(name, canonical_names(name.first)) | _keys(name, {n[0] for n in related_names(name.first)})
+    formal = canonical_names(name.first)
+    return _sound_keys(name, formal) | _sound_keys(name, {n[0] for n in related_names(name.first)})

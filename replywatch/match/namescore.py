@@ -7,7 +7,14 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA, JaroWinkler
 
-from replywatch.match.names import PersonName, canonical_names, parse_name, related_names, words
+from replywatch.match.names import (
+    PersonName,
+    canonical_names,
+    lead_keys,
+    parse_name,
+    related_names,
+    words,
+)
 
 CLOSE = 0.9  # Jaro-Winkler of given names: "Jon"/"John" 0.93, "Steven"/"Stephen" 0.89 stays out
 
@@ -20,6 +27,11 @@ def lead_names(first: str | None, last: str | None, full: str | None) -> tuple[P
     if given or surnames:
         return (PersonName(given[0] if given else "", surnames, "lead"),)
     return tuple(parse_name(full, "lead")[:1])
+
+
+def lead_blocking_keys(first: str | None, last: str | None, full: str | None) -> list[str]:
+    """The keys a lead is stored under in lead_name_keys, sorted."""
+    return sorted({key for name in lead_names(first, last, full) for key in lead_keys(name)})
 
 
 def first_likeness(found: str, lead: str) -> tuple[float, str]:

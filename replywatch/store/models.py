@@ -132,17 +132,17 @@ class LeadIdentity(Base):
 
 
 class LeadNameKey(Base):
-    """A blocking key of a lead's name (surname sound + initial), with the lead's time: fuzzy name
-    look-ups read only the leads open around a message, whatever the number of leads stored."""
+    """A blocking key of a lead's name (given name + surname or a one-slip spelling of it), with the
+    lead's time: name look-ups read, from the index alone, only the leads open around a message."""
 
     __tablename__ = "lead_name_keys"
     __table_args__ = (
         UniqueConstraint("lead_id", "key"),
-        Index("ix_lead_name_keys_key_received", "key", "received_at"),
+        Index("ix_lead_name_keys_key_received_lead", "key", "received_at", "lead_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(48))
     received_at: Mapped[datetime]
 
 
