@@ -159,7 +159,8 @@ class SourceWorker(threading.Thread):
                 self.idle_ready = False
             return 0
         self._release()
-        return self.interval
+        # After a failure: its backoff (2, 4, 8 … s) or the hour of a pause, not a whole interval.
+        return self.interval if ok else self._not_due_for()
 
     def _release(self) -> None:
         name = self.cfg.name
@@ -196,6 +197,8 @@ class SourceWorker(threading.Thread):
         try:
             if self.source is None:
                 self.source = build_source(self.cfg)
+                if hasattr(self.source, "interrupt"):
+                    self.source.interrupt = self.shared.stop  # retry waits end when the daemon stops
             stoppable = _Stoppable(self.source, lambda: self.shared.stop.is_set() or name in self.shared.lost)
             result = self.shared.pipeline.poll(stoppable)
         except (PermanentSourceError, ConfigError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -65,6 +66,8 @@ class TwilioSource:
     ) -> None:
         self.name, self.cfg, self.retry, self.page_size = cfg.name, cfg, retry or RetryPolicy(), page_size
         self.now = now
+        # Set by the daemon: a wait between retries ends at once when it stops.
+        self.interrupt: threading.Event | None = None
 
     def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]:
         since = self._since(load_cursor(cursors.get(CURSOR_KEY)))
@@ -121,7 +124,7 @@ class TwilioSource:
             raise PermanentSourceError(str(exc)) from None
         if not password:
             raise PermanentSourceError("the Twilio secret is empty")
-        http = PatientHttpClient(self.name, self.retry)
+        http = PatientHttpClient(self.name, self.retry, self.interrupt)
         client = Client(user, password, account_sid=self.cfg.account_sid, http_client=http)
         if self.cfg.base_url != TWILIO_API_URL:
             _point_at(client, self.cfg.base_url)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -50,9 +52,9 @@ class RetryPolicy:
 class PatientHttpClient(TwilioHttpClient):
     """Each request retries on 429, 5xx and network errors; what is left becomes a SourceError."""
 
-    def __init__(self, source: str, policy: RetryPolicy) -> None:
+    def __init__(self, source: str, policy: RetryPolicy, interrupt: threading.Event | None = None) -> None:
         super().__init__(timeout=policy.timeout_s)
-        self.source, self.policy = source, policy
+        self.source, self.policy, self.interrupt = source, policy, interrupt
         jitter = wait_random(0, policy.initial_s)
         self._backoff = wait_exponential(multiplier=policy.initial_s, max=policy.max_wait_s) + jitter
 
@@ -63,11 +65,18 @@ class PatientHttpClient(TwilioHttpClient):
             retry=retry_if_exception_type(_NETWORK) | retry_if_result(_retryable),
             before_sleep=self._log_retry,
             retry_error_callback=self._give_up,
+            sleep=self._sleep,
         )
         response: Response = retrying(super().request, method, url, *args, **kwargs)
         if response.status_code >= 400:
             raise self._error(response, url)
         return response
+
+    def _sleep(self, seconds: float) -> None:
+        if self.interrupt is None:
+            time.sleep(seconds)
+        elif self.interrupt.wait(seconds):
+            raise TransientSourceError(f"{self.source}: stopped while waiting to retry Twilio")
 
     def _wait(self, state: RetryCallState) -> float:
         outcome = state.outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -85,6 +86,18 @@ def test_a_network_failure_is_transient(fake: FakeTwilio) -> None:
     src = source(fake)
     fake.stop()
     with pytest.raises(TransientSourceError, match="cannot reach Twilio after 4 tries"):
+        bodies(src)
+
+
+def test_a_wait_between_retries_ends_when_the_daemon_stops(fake: FakeTwilio) -> None:
+    # Given a source whose retries would wait up to a minute, and the daemon's stop event
+    src = TwilioSource(source(fake).cfg, RetryPolicy(attempts=8, initial_s=30, max_wait_s=60, timeout_s=0.5))
+    src.interrupt = threading.Event()
+    fake.stop()
+    # When the daemon stops while the source waits to retry
+    threading.Timer(0.3, src.interrupt.set).start()
+    # Then the wait ends with a transient error instead of sleeping on
+    with pytest.raises(TransientSourceError, match="stopped while waiting to retry"):
         bodies(src)
 
 
