@@ -80,9 +80,10 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth
 
 @contextmanager
 def smtp_server(
-    mode: str = "plain", certs: tuple[Path, Path] | None = None
+    mode: str = "plain", certs: tuple[Path, Path] | None = None, port: int | None = None
 ) -> Iterator[tuple[Recorder, int]]:
-    """`mode`: plain, starttls (AUTH required after STARTTLS) or ssl (implicit TLS, AUTH required)."""
+    """`mode`: plain, starttls (AUTH required after STARTTLS) or ssl (implicit TLS, AUTH required);
+    `port`: a given port (a server that comes back where it was), else a free one."""
     recorder = Recorder()
     kwargs: dict[str, Any] = {}
     if mode != "plain":
@@ -94,7 +95,7 @@ def smtp_server(
             kwargs |= {"tls_context": context, "require_starttls": True}
         else:  # the whole session is TLS, which aiosmtpd's AUTH check does not see
             kwargs |= {"ssl_context": context, "auth_require_tls": False}
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), **kwargs)
+    controller = Controller(recorder, hostname="127.0.0.1", port=port or free_port(), **kwargs)
     controller.start()
     try:
         yield recorder, controller.port
