@@ -27,6 +27,12 @@ def test_migrations_build_the_models_schema(db_url: str) -> None:
     )
 
 
+def test_the_schema_heads_replywatch_knows_are_alembics() -> None:
+    # open_database compares with SCHEMA_HEADS so that commands start without importing Alembic: a new
+    # migration must update it
+    assert db.head_revisions() == db.SCHEMA_HEADS
+
+
 def test_upgrade_twice_changes_nothing(db_url: str) -> None:
     engine, _ = db.open_database(db_url)
     db.upgrade(engine)
