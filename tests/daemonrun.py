@@ -53,7 +53,7 @@ class DaemonProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def signal(self, signum: int) -> None:
+    def send(self, signum: int) -> None:
         assert self.proc is not None
         os.kill(self.proc.pid, signum)
 
