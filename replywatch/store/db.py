@@ -110,12 +110,26 @@ def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
     engine = make_engine(url)
     with reachable(engine):
         if current_revisions(engine) != SCHEMA_HEADS:
-            try:
-                upgrade(engine)
-            except ReplywatchError:
-                raise
-            except Exception:
-                # Another process may have migrated at the same moment (SQLite has no advisory lock).
+            # Two processes starting on a new database (`run` and `status`): one migrates, the other waits
+            # and then finds nothing to do. PostgreSQL: an advisory lock in the migration environment.
+            with _sqlite_migration_lock(engine):
                 if current_revisions(engine) != SCHEMA_HEADS:
-                    raise
+                    upgrade(engine)
     return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on `<database>.migrate.lock` beside a SQLite file while its schema is upgraded."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

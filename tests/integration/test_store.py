@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -79,3 +81,18 @@ def test_times_come_back_as_utc_whatever_zone_went_in(db_url: str) -> None:
         lead = session.query(Lead).one()
     assert lead.received_at == datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
     assert lead.received_at.tzinfo is UTC
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_once(db_url: str) -> None:
+    # Given a new database and four processes that open it at the same moment (a daemon starting while
+    # `status` runs, two daemons of a group)
+    code = "import sys; from replywatch.store.db import open_database; open_database(sys.argv[1])"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    # Then every one of them succeeds and the schema is current
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    engine, _ = db.open_database(db_url)
+    assert db.current_revisions(engine) == db.SCHEMA_HEADS
