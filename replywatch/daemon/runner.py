@@ -25,7 +25,7 @@ from replywatch.clock import now
 from replywatch.config import Settings, load_settings
 from replywatch.daemon.leases import Leases
 from replywatch.daemon.logs import secrets_of, set_secrets
-from replywatch.daemon.sweep import sweep_new_leads
+from replywatch.daemon.sweep import Seen, sweep_recent
 from replywatch.daemon.worker import Shared, SourceWorker
 from replywatch.digest.runs import worker_id
 from replywatch.digest.schedule import send_due_digests
@@ -166,7 +166,7 @@ class Daemon:
     def _housekeeping(self, gen: Generation) -> None:
         shared, settings = gen.shared, gen.settings
         policy = policy_of(gen.rules)
-        seen_lead = 0
+        seen: Seen = (0, 0)
         while not shared.stop.is_set():
             try:
                 for o in send_due_digests(shared.sessions, settings, now(), self.owner):
@@ -182,7 +182,7 @@ class Daemon:
             except Exception as exc:
                 log.error("digest schedule failed: %s", _line(exc))
             try:
-                seen_lead = sweep_new_leads(shared.sessions, settings, policy, now(), seen_lead)
+                seen = sweep_recent(shared.sessions, settings, policy, now(), seen)
             except Exception as exc:
                 log.error("re-matching sweep failed: %s", _line(exc))
             shared.stop.wait(settings.daemon.housekeeping_seconds)

@@ -1,9 +1,11 @@
-"""Housekeeping the daemon does between polls: re-matching recent unmatched replies when leads arrive.
+"""Housekeeping the daemon does between polls: matching again what concurrent writers hid from each other.
 
-A lead and a reply stored at the same moment by two daemons (or two sources of one daemon on
-PostgreSQL) can miss each other: each transaction looked for the other before it was committed. When
-new leads appear, the replies stored lately that are still unmatched or in review (and that no person
-decided) are matched again, so such a race costs at most one housekeeping interval.
+A lead, our follow-up and the customer's reply can be stored at the same moment by two daemons (or two
+sources of one daemon on PostgreSQL), each transaction looking for the others before they committed: the
+reply or the touch then stays unmatched. Whenever new leads or messages have been stored since the last
+sweep, the messages stored in the last RECENT that are still unmatched or in review, that a person has
+not decided and that are not noise, are matched again (in time order, so a touch found again explains the
+replies after it), and the contact state of the leads they move is recomputed.
 """
 
 from __future__ import annotations
@@ -20,22 +22,26 @@ from replywatch.leads import refresh_contacts
 from replywatch.match.link import Matching, rematch
 from replywatch.match.policy import MatchPolicy
 from replywatch.match.score import REVIEW_STATUS, UNMATCHED
-from replywatch.parse.types import INBOUND
+from replywatch.parse.types import NOISE_KINDS
 from replywatch.store.models import Lead, Match, Message
 
 log = logging.getLogger(__name__)
 RECENT = timedelta(minutes=15)  # far longer than any batch transaction lasts
 
+Seen = tuple[int, int]  # the newest lead id and message id a sweep has looked at
 
-def sweep_new_leads(
-    sessions: sessionmaker[Session], settings: Settings, policy: MatchPolicy, now: datetime, seen_lead_id: int
-) -> int:
-    """When leads newer than `seen_lead_id` exist, re-match the replies stored in the last RECENT that
-    are undecided. Returns the newest lead id seen, the watermark for the next call."""
+
+def sweep_recent(
+    sessions: sessionmaker[Session], settings: Settings, policy: MatchPolicy, now: datetime, seen: Seen
+) -> Seen:
+    """Re-match the recent undecided messages if anything was stored since `seen`; the new watermark."""
     with sessions() as session, session.begin():
-        newest = session.scalar(select(func.max(Lead.id))) or 0
-        if newest <= seen_lead_id:
-            return seen_lead_id
+        newest = (
+            session.scalar(select(func.max(Lead.id))) or 0,
+            session.scalar(select(func.max(Message.id))) or 0,
+        )
+        if newest[0] <= seen[0] and newest[1] <= seen[1]:
+            return seen
         ids = list(
             session.scalars(
                 select(Match.message_id)
@@ -43,7 +49,7 @@ def sweep_new_leads(
                 .where(
                     Match.status.in_((UNMATCHED, REVIEW_STATUS)),
                     Match.decided_by == "auto",
-                    Message.direction == INBOUND,
+                    Message.kind.not_in(sorted(NOISE_KINDS)),
                     Message.ingested_at >= now - RECENT,
                 )
             )
@@ -54,7 +60,5 @@ def sweep_new_leads(
             affected = rematch(session, ids, matching)
             refresh_contacts(session, directory, affected)
             if affected:
-                log.info(
-                    "re-matched %d recent replies after new leads; %d leads changed", len(ids), len(affected)
-                )
+                log.info("matched again %d recent messages: %d leads changed", len(ids), len(affected))
     return newest
