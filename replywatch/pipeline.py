@@ -2,6 +2,10 @@
 
 One transaction per batch; each item inside a savepoint, so a failing item is quarantined with its
 error and position while the rest of the batch and the cursor commit together.
+
+An item read again that the store holds already is skipped, unless it is a text whose delivery status
+changed since (a late carrier receipt): then only the stored status changes, and the contact state of
+its lead is recomputed (an undelivered text is no touch).
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +26,8 @@ from replywatch.directory import Directory
 from replywatch.errors import ReplywatchError, SourceError, StoreError
 from replywatch.ingest import BatchStore
 from replywatch.match.policy import policy_of
+from replywatch.parse.sms import sms_status
+from replywatch.parse.types import CHANNEL_SMS
 from replywatch.prepare import Prepared, Preparer
 from replywatch.rules import RuleSet
 from replywatch.sources.base import RawItem, Source
@@ -37,6 +45,7 @@ class PollResult:
     stored: int = 0
     quarantined: int = 0
     leads: int = 0
+    updated: int = 0  # stored texts whose delivery status changed
     errors: list[str] = field(default_factory=list)
 
 
@@ -80,7 +89,8 @@ class Pipeline:
         self, source: str, directory: Directory, batch: list[RawItem], result: PollResult
     ) -> None:
         with self.sessions() as session:
-            known = repo.known_external_ids(session, source, [i.external_id for i in batch])
+            known, statuses = repo.known_statuses(session, source, [i.external_id for i in batch])
+        changes = _status_changes(batch, statuses)
         preparer = Preparer(directory, self.rules, self.now(), self._source_store(source))
         prepared: list[Prepared] = []
         bad: list[tuple[RawItem, str]] = []
@@ -92,15 +102,20 @@ class Pipeline:
         cursors = _latest_cursors(batch)
         result.seen += len(batch)
         try:
-            leads, stored = self._commit(source, directory, prepared, bad, cursors, isolate=False)
+            leads, stored, updated = self._commit(
+                source, directory, prepared, bad, changes, cursors, isolate=False
+            )
         except (OperationalError, InterfaceError):
             raise  # the database itself failed: nothing of the batch is kept, its cursor not advanced
         except Exception:
             # An item that passed preparation failed in the store: redo the batch one item at a time.
             log.warning("%s: a batch failed to store; storing its items one by one", source, exc_info=True)
-            leads, stored = self._commit(source, directory, prepared, bad, cursors, isolate=True)
+            leads, stored, updated = self._commit(
+                source, directory, prepared, bad, changes, cursors, isolate=True
+            )
         result.leads += leads
         result.stored += stored
+        result.updated += updated
         result.quarantined += len(bad)
         result.errors.extend(f"{item.position}: {reason}" for item, reason in bad)
 
@@ -110,11 +125,13 @@ class Pipeline:
         directory: Directory,
         prepared: list[Prepared],
         bad: list[tuple[RawItem, str]],
+        changes: dict[str, str],
         cursors: dict[str, str],
         *,
         isolate: bool,
-    ) -> tuple[int, int]:
-        """One transaction: the items, the quarantined ones, the cursor. Isolated: a savepoint per item."""
+    ) -> tuple[int, int, int]:
+        """One transaction: the items, the changed statuses, the quarantined ones, the cursor. Isolated: a
+        savepoint per item. Returns (new leads, messages stored, statuses updated)."""
         with self.sessions() as session, session.begin():
             store = BatchStore(
                 session,
@@ -136,13 +153,18 @@ class Pipeline:
                         raise
                     except Exception as exc:
                         bad.append((p.item, _reason(exc)))
+            changed = repo.update_statuses(session, source, changes) if changes else []
+            if changed:
+                store.affected_leads |= repo.matched_lead_ids(session, changed)
             store.finish()
             for item, reason in bad:
                 log.warning("quarantined %s: %s", item.position, reason)
-                session.add(_quarantine(item, reason, self.now()))
+            # Another poller may have quarantined the same item meanwhile: its row stays, ours is skipped.
+            rows = [_quarantine(item, reason, self.now()) for item, reason in bad]
+            repo.insert_new_rows(session, _table(Quarantine), rows, ("source", "external_id"))
             for key, value in cursors.items():
                 repo.save_cursor(session, source, key, value, self.now())
-        return leads, store.stored
+        return leads, store.stored, len(changed)
 
     def _source_store(self, source: str) -> str | None:
         configured = [s for s in self.settings.sources if s.name == source]
@@ -160,17 +182,24 @@ class Pipeline:
                 state.last_error = error
 
 
-def _quarantine(item: RawItem, reason: str, now: datetime) -> Quarantine:
+def _quarantine(item: RawItem, reason: str, now: datetime) -> dict[str, Any]:
+    """The quarantine row of an item, as the columns to insert."""
     payload = item.payload
     raw = payload if isinstance(payload, bytes) else _row_text(payload)
-    return Quarantine(
-        source=item.source,
-        external_id=item.external_id,
-        position=item.position[:1000],
-        error=reason,
-        raw=raw,
-        created_at=now,
-    )
+    return {
+        "source": item.source,
+        "external_id": item.external_id,
+        "position": item.position[:1000],
+        "error": reason,
+        "raw": raw,
+        "created_at": now,
+    }
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def _row_text(row: Mapping[str, str]) -> bytes:
@@ -195,6 +224,21 @@ def _new_items(batch: list[RawItem], known: set[str]) -> Iterator[RawItem]:
         if item.external_id not in seen:
             seen.add(item.external_id)
             yield item
+
+
+def _status_changes(batch: list[RawItem], stored: Mapping[str, str | None]) -> dict[str, str]:
+    """External id → delivery status, for the stored texts read again whose status is not the stored one
+    (the latest reading of an id wins). An item that carries no status changes nothing."""
+    changes: dict[str, str] = {}
+    for item in batch:
+        if item.external_id not in stored or item.channel != CHANNEL_SMS or isinstance(item.payload, bytes):
+            continue
+        status = sms_status(item.payload)
+        if status is not None and status != stored[item.external_id]:
+            changes[item.external_id] = status
+        else:
+            changes.pop(item.external_id, None)
+    return changes
 
 
 def _latest_cursors(batch: list[RawItem]) -> dict[str, str]:

@@ -56,9 +56,15 @@ def parse_sms_row(row: Mapping[str, str], dialect: str, *, assume_utc: bool = Tr
         recipient=(row.get(cols["to"]) or "").strip(),
         body=row.get(cols["body"]) or "",
         direction=_direction(row.get(cols["direction"]) or "", cols["direction"]),
-        status=(row.get("Status") or row.get("status") or "").strip().lower() or None,
+        status=sms_status(row),
         num_media=int(num_media) if num_media.isdigit() else 0,
     )
+
+
+def sms_status(row: Mapping[str, str]) -> str | None:
+    """The delivery status a row carries (`Status` of a console export, `status` of the API record),
+    lower case; None when it has none. Read alone when a stored text is read again: it may have changed."""
+    return (row.get("Status") or row.get("status") or "").strip().lower() or None
 
 
 def _direction(text: str, column: str) -> str:

@@ -32,7 +32,8 @@ CURSOR_KEY = "twilio"
 _NEVER_SENT = frozenset({"failed", "undelivered"})
 # Twilio knows a text was undelivered only when the carrier's receipt comes, mostly within minutes: a text
 # of ours still on its way waits this long, so a failed one is not stored as a touch. The day of overlap
-# between polls brings it back.
+# between polls brings it back. A receipt later than that, while the text is still within the overlap,
+# updates the stored status (the pipeline compares the status of each SID it reads again).
 SETTLE = timedelta(hours=1)
 _ON_ITS_WAY = frozenset({"accepted", "scheduled", "queued", "sending", "sent"})
 
@@ -52,7 +53,8 @@ class TwilioSource:
     """Messages of the account (or to and from `numbers`), oldest first, each with its day as the cursor.
 
     Twilio filters DateSent by whole GMT days and lists newest first, so a poll reads from the day before
-    the cursor, sorts what it read, and lets the pipeline skip the SIDs it already stored. The cursor only
+    the cursor, sorts what it read, and lets the pipeline skip the SIDs it already stored (or update their
+    delivery status when a carrier's receipt changed it). The cursor only
     moves to a day before which everything read has been yielded (texts still on their way wait, within
     the overlap), so a crash mid-poll loses nothing.
     """

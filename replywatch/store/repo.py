@@ -7,7 +7,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, tuple_, union_all
+from sqlalchemy import Connection, Table, literal, null, or_, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from replywatch.config import Settings
@@ -91,6 +91,64 @@ def known_external_ids(session: Session, source: str, ids: Sequence[str]) -> set
         )
         known.update(conn.execute(stmt).scalars())
     return known
+
+
+def known_statuses(
+    session: Session, source: str, ids: Sequence[str]
+) -> tuple[set[str], dict[str, str | None]]:
+    """Which of these ids the store already holds for the source (as messages or in quarantine), and the
+    delivery status of those held as messages: one query per 500 ids, like `known_external_ids`."""
+    known: set[str] = set()
+    statuses: dict[str, str | None] = {}
+    conn = session.connection()
+    messages, quarantine = Message.__table__, Quarantine.__table__
+    for part in chunks(list(ids)):
+        stmt = union_all(
+            select(messages.c.external_id, messages.c.status, literal(True).label("is_message")).where(
+                messages.c.source == source, messages.c.external_id.in_(part)
+            ),
+            select(quarantine.c.external_id, null(), literal(False)).where(
+                quarantine.c.source == source, quarantine.c.external_id.in_(part)
+            ),
+        )
+        for external_id, status, is_message in conn.execute(stmt):
+            known.add(external_id)
+            if is_message:
+                statuses[external_id] = status
+    return known, statuses
+
+
+def update_statuses(session: Session, source: str, statuses: Mapping[str, str]) -> list[int]:
+    """Set the delivery status of the source's messages (external id → status) where it differs; only
+    that column. Returns the ids of the messages changed: one statement per distinct status, and a
+    message another writer already updated is left alone (the WHERE is tested again under its lock)."""
+    by_status: dict[str, list[str]] = {}
+    for external_id, status in statuses.items():
+        by_status.setdefault(status, []).append(external_id)
+    changed: list[int] = []
+    for status, external_ids in sorted(by_status.items()):
+        for part in chunks(sorted(external_ids)):
+            stmt = (
+                update(Message)
+                .where(Message.source == source, Message.external_id.in_(part))
+                .where(or_(Message.status.is_(None), Message.status != status))
+                .values(status=status)
+                .returning(Message.id)
+                .execution_options(synchronize_session=False)
+            )
+            changed.extend(session.scalars(stmt))
+    return changed
+
+
+def matched_lead_ids(session: Session, message_ids: Sequence[int]) -> set[int]:
+    """The leads these messages are matched to (whatever the match status: contact is recomputed)."""
+    found: set[int] = set()
+    for i in range(0, len(message_ids), _CHUNK):
+        stmt = select(Match.lead_id).where(
+            Match.message_id.in_(message_ids[i : i + _CHUNK]), Match.lead_id.is_not(None)
+        )
+        found.update(session.scalars(stmt))
+    return found
 
 
 def cursors(session: Session, source: str) -> dict[str, str]:

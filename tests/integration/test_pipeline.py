@@ -6,6 +6,7 @@ import csv
 import io
 import mailbox
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,75 @@ def test_mbox_and_eml_dir_sources(tmp_path: Path, db_url: str) -> None:
     with pipeline.sessions() as session:
         snippet = session.scalar(select(Message.snippet).where(Message.header_message_id == "<r1@x>"))
     assert snippet is not None and snippet.startswith("From the top")
+
+
+def test_an_item_another_daemon_quarantined_meanwhile_does_not_fail_the_batch(
+    tmp_path: Path, db_url: str
+) -> None:
+    # Given an SMS log with a good text and a row no one can read
+    write_sms(
+        tmp_path / "sms.csv",
+        [
+            ("SM1", "2026-11-05T15:10:00Z", DANA_PHONE, "+15125550134", "Hi Eva", "outbound"),
+            ("SM2", "2026-11-05T15:20:00Z", DANA_PHONE, "+15125550134", "Hi again", "sideways"),
+        ],
+    )
+    cfg = settings(tmp_path, db_url, texts="sms-csv:sms.csv")
+    _, sessions = open_database(cfg.database.url)
+    rival = "quarantined by the other daemon"
+
+    def now_with_a_rival() -> datetime:
+        """Our clock; read first after our look-up of known ids, when the other daemon quarantines SM2."""
+        with sessions() as session, session.begin():
+            if not session.scalar(select(func.count()).select_from(Quarantine)):
+                position = f"{tmp_path / 'sms.csv'}:3"
+                session.add(
+                    Quarantine(
+                        source="texts",
+                        external_id="SM2",
+                        position=position,
+                        error=rival,
+                        raw=b"SM2",
+                        created_at=at(30, 11),
+                    )
+                )
+        return at(30, 12)
+
+    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=now_with_a_rival)
+    # When our poll quarantines the same row after the other daemon did
+    result = pipeline.poll(build_source(cfg.sources[0]))
+    # Then our batch commits: the good text stored, the other daemon's quarantine row kept, the cursor moved
+    assert (result.stored, result.quarantined) == (1, 1)
+    with sessions() as session:
+        kept = list(session.scalars(select(Quarantine)))
+        assert [(q.external_id, q.error) for q in kept] == [("SM2", rival)]
+        assert session.scalar(select(func.count()).select_from(Message)) == 1
+    assert pipeline.poll(build_source(cfg.sources[0])).seen == 0
+
+
+def test_a_console_export_read_again_updates_changed_statuses(tmp_path: Path, db_url: str) -> None:
+    # Given Eva's lead and a console export where our text to her is still `sent`
+    box = Maildir(tmp_path / "mail")
+    box.add(lead_mail("P1", "Eva", "Ruiz", None, "(512) 555-0134", at(5, 15)), at(5, 15))
+    header = ["Sid", "SentDate", "From", "To", "Body", "Status", "Direction", "NumMedia"]
+
+    def export_with(status: str) -> None:
+        with (tmp_path / "sms.csv").open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            writer.writerow(
+                ["SM1", "2026-11-05T15:10:00Z", DANA_PHONE, "+15125550134", "Hi", status, "outbound-api", "0"]
+            )
+
+    export_with("sent")
+    cfg = settings(tmp_path, db_url, inbox="maildir:mail", texts="sms-csv:sms.csv")
+    pipeline = run(cfg)
+    assert export(pipeline)[0]["first_touch_at"] == "2026-11-05T15:10:00Z"
+    # When a later export of the same day says it failed, and is polled
+    export_with("Failed")
+    result = pipeline.poll(build_source(cfg.sources[1]))
+    # Then the stored text is failed, no longer a touch
+    assert (result.stored, result.updated) == (0, 1)
+    assert export(pipeline)[0]["first_touch_at"] == ""
+    with pipeline.sessions() as session:
+        assert session.scalar(select(Message.status).where(Message.external_id == "SM1")) == "failed"

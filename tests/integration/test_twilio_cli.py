@@ -63,7 +63,7 @@ base_url = "{fake.base_url}"
 def test_poll_status_and_export_with_twilio(tmp_path: Path, db_url: str, fake: FakeTwilio) -> None:
     # Given a lead in the inbox, and our text and her reply in the Twilio account
     dealership(tmp_path, db_url, fake)
-    fake.add(at(5, 15, 10), DANA_PHONE, EVA, "Hi Eva, Dana here", direction="outbound-api")
+    to_eva = fake.add(at(5, 15, 10), DANA_PHONE, EVA, "Hi Eva, Dana here", direction="outbound-api")
     fake.add(at(5, 15, 45), EVA, DANA_PHONE, "sure, call me at 5")
     # When the dealer polls once with a wrong token
     refused = cli("poll", "--once", cwd=tmp_path, token="wrong")
@@ -75,7 +75,7 @@ def test_poll_status_and_export_with_twilio(tmp_path: Path, db_url: str, fake: F
     # When the token is fixed and the dealer polls again
     polled = cli("poll", "--once", cwd=tmp_path, token=AUTH_TOKEN)
     assert polled.returncode == 0, polled.stderr
-    assert "texts: 2 new items" in polled.stdout
+    assert "texts: 2 new items" in polled.stdout and "updated" not in polled.stdout
     # Then status is clean and the export shows Eva contacted by SMS 45 minutes after her lead
     assert cli("status", cwd=tmp_path, token=AUTH_TOKEN).returncode == 0
     exported = cli("contacts", "export", cwd=tmp_path, token=AUTH_TOKEN)
@@ -86,3 +86,10 @@ def test_poll_status_and_export_with_twilio(tmp_path: Path, db_url: str, fake: F
         "sms",
         "2700",
     )
+    # When the carrier's late receipt says our text never arrived, and the dealer polls again
+    fake.deliver(to_eva, "undelivered", error_code=30003)
+    again = cli("poll", "--once", cwd=tmp_path, token=AUTH_TOKEN)
+    # Then the poll says one status changed, and Eva's lead has no touch anymore
+    assert "texts: 0 new items, 0 new leads, 1 statuses updated" in again.stdout, again.stdout
+    exported = cli("contacts", "export", cwd=tmp_path, token=AUTH_TOKEN)
+    assert next(csv.DictReader(io.StringIO(exported.stdout)))["first_touch_at"] == ""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, parse_target, running
 from mailbuild import DANA_PHONE, Maildir, at, lead_mail, settings
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 import replywatch.pipeline as pipeline_module
 from replywatch.config import Settings, TwilioSourceConfig
@@ -25,7 +25,7 @@ from replywatch.sources.twilio import TwilioSource
 from replywatch.sources.twilio_http import RetryPolicy
 from replywatch.status import source_health
 from replywatch.store.db import open_database
-from replywatch.store.models import Message
+from replywatch.store.models import Lead, Message
 
 TOKEN_ENV = "REPLYWATCH_TEST_TWILIO_TOKEN"
 FAST = RetryPolicy(attempts=8, max_total_s=20, initial_s=0.01, max_wait_s=2, timeout_s=5)
@@ -323,3 +323,81 @@ def test_refused_credentials_stop_the_source_with_a_clear_status(
     assert report["failing"] == ["texts"]
     assert "HTTP 401 from 127.0.0.1" in report["sources"][0]["last_error"]
     assert report["sources"][0]["last_error"].endswith("Twilio error 20003: Authenticate")
+
+
+def message_updates(p: Pipeline) -> list[str]:
+    """The UPDATE statements on messages this pipeline's engine runs from now on."""
+    seen: list[str] = []
+    engine = p.sessions.kw["bind"]
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE MESSAGES"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return seen
+
+
+def message_row(p: Pipeline, sid: str) -> dict[str, object]:
+    with p.sessions() as session:
+        message = session.scalars(select(Message).where(Message.external_id == sid)).one()
+        return {c.key: getattr(message, c.key) for c in Message.__table__.columns}
+
+
+def test_a_late_receipt_of_undelivered_takes_back_the_touch(
+    tmp_path: Path, db_url: str, fake: FakeTwilio
+) -> None:
+    # Given Eva's lead and our text to her that stayed `sent` past the settle window, stored as her touch
+    leads(tmp_path, ("P1", "Eva", EVA, at(5, 15)))
+    to_eva = fake.add(at(5, 15, 10), DANA_PHONE, EVA, "Hi Eva", direction="outbound-api", status="sent")
+    p = pipeline(dealership(tmp_path, db_url, fake))
+    poll_inbox(p)
+    first = p.poll(texts(p, now=at(5, 16, 20)))
+    assert (first.stored, first.updated) == (1, 0)
+    assert rows(p)["P1"]["first_touch_at"] == "2026-11-05T15:10:00Z"
+    before = message_row(p, to_eva)
+    # When the carrier's receipt says undelivered and the account is polled again
+    fake.deliver(to_eva, "undelivered", error_code=30003)
+    updates = message_updates(p)
+    second = p.poll(texts(p, now=at(5, 18)))
+    # Then the stored text's status, and nothing else of it, changed; Eva's lead has no touch anymore
+    assert (second.stored, second.updated, second.seen, len(updates)) == (0, 1, 1, 1)
+    assert message_row(p, to_eva) == before | {"status": "undelivered"}
+    assert rows(p)["P1"]["first_touch_at"] == ""
+    with p.sessions() as session:
+        lead = session.scalars(select(Lead).where(Lead.external_id == "P1")).one()
+        assert (lead.first_touch_at, lead.first_response_s) == (None, None)
+    # And reading it again unchanged writes nothing to the messages
+    updates.clear()
+    third = p.poll(texts(p, now=at(5, 19)))
+    assert (third.stored, third.updated, third.seen, updates) == (0, 0, 1, [])
+    assert message_row(p, to_eva) == before | {"status": "undelivered"}
+
+
+def test_a_queued_text_later_delivered_stays_the_touch(tmp_path: Path, db_url: str, fake: FakeTwilio) -> None:
+    # Given Eva's lead and our text to her stored while still `queued` at the carrier, with Eva's answer
+    leads(tmp_path, ("P1", "Eva", EVA, at(5, 15)))
+    to_eva = fake.add(at(5, 15, 10), DANA_PHONE, EVA, "Hi Eva", direction="outbound-api", status="queued")
+    fake.add(at(5, 15, 45), EVA, DANA_PHONE, "sure, call me at 5")
+    p = pipeline(dealership(tmp_path, db_url, fake))
+    poll_inbox(p)
+    assert p.poll(texts(p, now=at(5, 16, 20))).stored == 2
+    touched = {k: rows(p)["P1"][k] for k in ("first_touch_at", "contacted", "contact_at")}
+    assert touched == {
+        "first_touch_at": "2026-11-05T15:10:00Z",
+        "contacted": "Y",
+        "contact_at": at_z(5, 15, 45),
+    }
+    # When it is delivered and the account is polled again
+    fake.deliver(to_eva, "delivered")
+    second = p.poll(texts(p, now=at(5, 18)))
+    # Then its status is updated and it is still the touch, Eva still contacted
+    assert (second.stored, second.updated) == (0, 1)
+    assert message_row(p, to_eva)["status"] == "delivered"
+    assert {k: rows(p)["P1"][k] for k in touched} == touched
+    # And the next poll, with nothing changed, updates nothing
+    assert p.poll(texts(p, now=at(5, 19))).updated == 0
+
+
+def at_z(day: int, hour: int, minute: int = 0) -> str:
+    return at(day, hour, minute).strftime("%Y-%m-%dT%H:%M:%SZ")
