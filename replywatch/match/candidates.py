@@ -11,7 +11,7 @@ from functools import lru_cache
 from sqlalchemy.orm import Session
 
 from replywatch.match.evidence import vehicle_named
-from replywatch.match.names import PersonName, keys_to_find_leads
+from replywatch.match.names import PersonName, exact_keys_to_find_leads, keys_to_find_leads
 from replywatch.match.namescore import lead_names, name_reasons
 from replywatch.match.score import Candidate
 from replywatch.match.types import LeadRef, MatchQuery
@@ -77,13 +77,11 @@ class CandidateIndex:
         queries = list(queries)
         values: set[str] = set()
         refs: set[str] = set()
-        names: set[str] = set()
         phones: set[str] = set()
         for q in queries:
             refs.update(q.keys.get("ref", ()))
             for role in ("from", "reply_to", "to", "cc", "loose", "text_phone"):
                 values.update(q.keys.get(role, ()))
-            names.update(k for n in q.names for k in keys_to_find_leads(n))
             if q.channel == CHANNEL_SMS and q.direction == INBOUND:
                 phones.update(q.keys.get("from", ()))
         notes = notes if notes is not None else TouchNotes()
@@ -94,7 +92,7 @@ class CandidateIndex:
         return cls(
             repo.leads_by_identity_values(session, values),
             repo.thread_leads(session, refs),
-            leads_by_name_keys(session, names, start, end),
+            _leads_by_name(session, queries, timedelta(days=open_days), start, end),
             repo.texts_to_numbers(session, phones, start, end),
             notes,
         )
@@ -117,9 +115,9 @@ class CandidateIndex:
             if ref in self.by_header:
                 add(self.by_header[ref], "thread")
         self._identities(query, add)
-        if query.direction == INBOUND:
-            self._names(query, add)
         window = timedelta(days=open_days)
+        if query.direction == INBOUND:
+            self._names(query, add, window)
         open_ = [
             c
             for c in found.values()
@@ -143,10 +141,10 @@ class CandidateIndex:
                 if kind == "phone":
                     add(lead, "text_phone")
 
-    def _names(self, query: MatchQuery, add: _Add) -> None:
+    def _names(self, query: MatchQuery, add: _Add, window: timedelta) -> None:
         seen: set[int] = set()
         for name in query.names:
-            for key in keys_to_find_leads(name):
+            for key in name_keys(self.by_name_key, name, query.sent_at, window):
                 for lead in self.by_name_key.get(key, ()):
                     if lead.lead_id in seen:
                         continue
@@ -180,6 +178,44 @@ class CandidateIndex:
         sent = [t for n in numbers for t in (*self.texts.get(n, ()), *self.notes.texts.get(n, ()))]
         before = [t for t in sent if t[0] <= query.sent_at]
         return max(before)[1] if before else None
+
+
+def name_keys(
+    by_key: dict[str, list[LeadRef]], name: PersonName, at: datetime, window: timedelta
+) -> frozenset[str]:
+    """The keys a name reads: the surname as written when a lead open at `at` bears it so (or with a
+    nickname), else its one-slip spellings too. A namesake as written outranks a near-namesake (name 0.8,
+    name_fuzzy 0.72), so slips are looked for only when there is none: a block then holds the namesakes
+    of the name, not its neighbours as well."""
+    exact = exact_keys_to_find_leads(name)
+    if any(_bears(lead, name, at, window) for key in exact for lead in by_key.get(key, ())):
+        return exact
+    return keys_to_find_leads(name)
+
+
+def _bears(lead: LeadRef, name: PersonName, at: datetime, window: timedelta) -> bool:
+    """The lead is open at `at` and has the name's surname as written (a key of the surname as written
+    also holds the leads with one letter more: their slips)."""
+    if not lead.received_at - EARLY_SLACK <= at <= lead.received_at + window:
+        return False
+    written = set(name.last)
+    return any(
+        written.intersection(n.last) for n in lead_names(lead.first_name, lead.last_name, lead.full_name)
+    )
+
+
+def _leads_by_name(
+    session: Session, queries: list[MatchQuery], window: timedelta, start: datetime, end: datetime
+) -> dict[str, list[LeadRef]]:
+    """Leads under the names' keys as written, then under the slips of the names no open lead bears."""
+    exact = {key for q in queries for name in q.names for key in exact_keys_to_find_leads(name)}
+    found = leads_by_name_keys(session, exact, start, end)
+    slipped = {
+        key for q in queries for n in q.names for key in name_keys(found, n, q.sent_at, window)
+    } - exact
+    if slipped:
+        found.update(leads_by_name_keys(session, slipped, start, end))
+    return found
 
 
 def _name_reasons(names: tuple[PersonName, ...], lead: LeadRef) -> set[str]:

@@ -236,6 +236,15 @@ def keys_to_find_leads(name: PersonName) -> frozenset[str]:
     return frozenset(_lead_blocks(name, slips, canonical_names(name.first)))
 
 
+@lru_cache(maxsize=65536)
+def exact_keys_to_find_leads(name: PersonName) -> frozenset[str]:
+    """The part of `keys_to_find_leads` that reads the surname as written."""
+    if not name.first:
+        return frozenset()
+    given = [name.first] if _initial(name) else canonical_names(name.first)
+    return frozenset(_lead_blocks(name, _exact, given))
+
+
 def _sound_keys(name: PersonName, given: Iterable[str]) -> set[str]:
     """Keys "<soundex of a surname word>:<given name or initial>" of messages (message_keys, role name)."""
     return {f"{soundex(last)}:{g}" for last in name.last if len(last) > 1 for g in given if g}
