@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from replywatch.clock import as_utc
@@ -25,6 +25,7 @@ from replywatch.store import repo
 from replywatch.store.models import Lead, LeadIdentity, LeadNameKey
 
 _REMATCH_SLACK_DAYS = 1
+_LOCK_CHUNK = 1000
 UNDELIVERED = frozenset({"failed", "undelivered"})  # it never reached the customer: not a touch
 
 
@@ -144,6 +145,7 @@ def import_leads(
 def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[int]) -> None:
     """Recompute the contact state of these leads from their matched messages (a few queries in all)."""
     ids = sorted(set(lead_ids))
+    _lock_leads(session, ids)
     facts = repo.matched_message_facts(session, ids)
     for lead in repo.leads_by_ids(session, ids):
         rows = facts.get(lead.id, [])
@@ -158,6 +160,19 @@ def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[
         if lead.associate_id is None:
             lead.associate_id = _first_toucher(rows, state.first_touch_at)
     session.flush()
+
+
+def _lock_leads(session: Session, ids: list[int]) -> None:
+    """On PostgreSQL, lock the leads' rows (in id order, so two writers cannot deadlock on them) before
+    reading their messages: a writer that matched a message to one of them meanwhile has committed by then,
+    and its match is read. Without it two sources storing messages of one lead at once could each write
+    the contact state of their own snapshot, and the last one would lose the other's touch. SQLite
+    serialises writers already."""
+    if not ids or session.get_bind().dialect.name != "postgresql":
+        return
+    for start in range(0, len(ids), _LOCK_CHUNK):
+        chunk = ids[start : start + _LOCK_CHUNK]
+        session.execute(select(Lead.id).where(Lead.id.in_(chunk)).order_by(Lead.id).with_for_update())
 
 
 def _fact(row: Any) -> MessageFact:
