@@ -16,6 +16,7 @@ from typing import Protocol
 from replywatch.match.names import PersonName, address_names, fold, message_keys, parse_name
 from replywatch.match.normalize import loose_email, normalize_phone
 from replywatch.match.types import MatchQuery
+from replywatch.parse.adf import STOCK_MARK
 from replywatch.parse.types import INBOUND
 
 
@@ -151,10 +152,13 @@ def vehicle_words(text: str) -> frozenset[str]:
 
 
 def vehicle_named(lead_vehicle: str | None, message_words: frozenset[str]) -> bool:
-    """The message names the lead's car: a model or trim word beyond make and year."""
+    """The message names the lead's car: a model or trim word beyond make and year, or its stock number
+    (digits too, from four on: "(stock 48213)" in the lead's vehicle, as ADF's <stock> gives it)."""
     if not lead_vehicle or not message_words:
         return False
-    wanted = {w for w in vehicle_words(lead_vehicle) if len(w) > 2 and not w.isdigit()} - _VEHICLE_STOP
+    car, _, stock = lead_vehicle.partition(STOCK_MARK)
+    wanted = {w for w in vehicle_words(car) if len(w) > 2 and not w.isdigit()} - _VEHICLE_STOP
+    wanted |= {w for w in vehicle_words(stock.rstrip(")")) if len(w) >= 4}
     return bool(wanted & message_words)
 
 

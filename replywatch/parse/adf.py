@@ -205,6 +205,9 @@ def _split_full_name(full: str) -> tuple[str | None, str | None]:
     return words[0], (words[-1] if len(words) > 1 else None)
 
 
+STOCK_MARK = "(stock "  # "2024 Honda CR-V EX-L (stock H4521)"
+
+
 def _vehicle(prospect: Element) -> str | None:
     vehicles = _children(prospect, "vehicle")
     if not vehicles:
@@ -212,6 +215,9 @@ def _vehicle(prospect: Element) -> str | None:
     buying = [v for v in vehicles if (_attribute(v, "interest") or "").strip().lower() == "buy"]
     chosen = (buying or vehicles)[0]
     words = [_first_text(chosen, part) for part in ("year", "make", "model", "trim")]
+    stock = _first_text(chosen, "stock")
+    if stock:  # a customer quoting it names the car beyond doubt: matching reads it back (vehicle_named)
+        words.append(f"{STOCK_MARK}{stock})")
     return " ".join(w for w in words if w) or None
 
 

@@ -284,6 +284,16 @@ def test_trade_in_only_vehicle_is_used_when_no_buy_vehicle() -> None:
     assert parse_adf(xml)[0].vehicle == "2015 Ford"
 
 
+def test_the_stock_number_is_kept_with_the_vehicle_for_matching() -> None:
+    # Given a lead for a car on the lot, named by its stock number
+    xml = adf(
+        f"<id>V3</id>{CUSTOMER}<vehicle interest='buy'><year>2024</year><make>Honda</make>"
+        "<model>Civic</model><stock> H4521 </stock></vehicle>"
+    )
+    # Then the vehicle carries it
+    assert parse_adf(xml)[0].vehicle == "2024 Honda Civic (stock H4521)"
+
+
 def test_empty_vehicle_gives_none() -> None:
     assert parse_adf(adf(f"<id>V2</id>{CUSTOMER}<vehicle interest='buy'/>"))[0].vehicle is None
 
