@@ -18,7 +18,6 @@ from replywatch.store.models import (
     AssociateIdentity,
     Lead,
     LeadIdentity,
-    LeadNameKey,
     Match,
     Message,
     MessageKey,
@@ -80,24 +79,11 @@ def associates_by_identity(session: Session) -> dict[tuple[str, str], list[int]]
     return found
 
 
-def known_external_ids(session: Session, source: str, ids: Sequence[str]) -> set[str]:
-    """Which of these ids the store already holds for the source, as messages or in quarantine."""
-    known: set[str] = set()
-    conn = session.connection()  # Core: ORM statements cost more to run than these look-ups
-    tables = [Message.__table__, Quarantine.__table__]
-    for part in chunks(list(ids)):
-        stmt = union_all(
-            *(select(t.c.external_id).where(t.c.source == source, t.c.external_id.in_(part)) for t in tables)
-        )
-        known.update(conn.execute(stmt).scalars())
-    return known
-
-
 def known_statuses(
     session: Session, source: str, ids: Sequence[str]
 ) -> tuple[set[str], dict[str, str | None]]:
     """Which of these ids the store already holds for the source (as messages or in quarantine), and the
-    delivery status of those held as messages: one query per 500 ids, like `known_external_ids`."""
+    delivery status of those held as messages: one query per 500 ids."""
     known: set[str] = set()
     statuses: dict[str, str | None] = {}
     conn = session.connection()
@@ -200,22 +186,6 @@ def leads_by_identity_values(session: Session, values: Iterable[str]) -> dict[st
         )
         for value, kind, *lead in session.execute(stmt):
             found.setdefault(value, []).append((kind, _lead_ref(lead)))
-    return found
-
-
-def leads_by_name_keys(
-    session: Session, keys: Iterable[str], start: datetime, end: datetime
-) -> dict[str, list[LeadRef]]:
-    """Name blocking key → the leads received between start and end that carry it (index: key, time)."""
-    found: dict[str, list[LeadRef]] = {}
-    for part in chunks(sorted(keys)):
-        stmt = (
-            select(LeadNameKey.key, *_LEAD_COLUMNS)
-            .join(Lead, Lead.id == LeadNameKey.lead_id)
-            .where(LeadNameKey.key.in_(part), LeadNameKey.received_at.between(start, end))
-        )
-        for key, *lead in session.execute(stmt):
-            found.setdefault(key, []).append(_lead_ref(lead))
     return found
 
 
