@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from replywatch.clock import as_utc
@@ -143,23 +143,52 @@ def import_leads(
 
 
 def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[int]) -> None:
-    """Recompute the contact state of these leads from their matched messages (a few queries in all)."""
+    """Recompute the contact state of these leads from their matched messages (a few queries in all):
+    read with Core, written with one executemany UPDATE of the leads whose state changed."""
     ids = sorted(set(lead_ids))
     _lock_leads(session, ids)
     facts = repo.matched_message_facts(session, ids)
-    for lead in repo.leads_by_ids(session, ids):
+    updates: list[dict[str, Any]] = []
+    for lead in repo.lead_contact_rows(session, ids):
         rows = facts.get(lead.id, [])
         state = contact_state(lead.received_at, map(_fact, rows), directory.hours(lead.store_id))
-        lead.first_touch_at, lead.contact_at = state.first_touch_at, state.contact_at
-        lead.contact_channel, lead.contact_message_id = state.contact_channel, state.contact_message_id
-        lead.time_to_contact_s = state.time_to_contact_s
-        lead.time_to_contact_business_s = state.time_to_contact_business_s
-        lead.first_response_s = state.first_response_s
-        lead.first_response_business_s = state.first_response_business_s
-        lead.opted_out_at = state.opted_out_at
-        if lead.associate_id is None:
-            lead.associate_id = _first_toucher(rows, state.first_touch_at)
-    session.flush()
+        values = {column: getattr(state, column) for column in _CONTACT_COLUMNS}
+        associate_id = lead.associate_id
+        if associate_id is None:
+            associate_id = _first_toucher(rows, state.first_touch_at)
+        values["associate_id"] = associate_id
+        if any(getattr(lead, column) != value for column, value in values.items()):
+            updates.append({"b_id": lead.id, **{f"b_{column}": value for column, value in values.items()}})
+    if not updates:
+        return
+    stmt = (
+        update(Lead)
+        .where(Lead.id == bindparam("b_id"))
+        .values({column: bindparam(f"b_{column}") for column in (*_CONTACT_COLUMNS, "associate_id")})
+    )
+    session.connection().execute(stmt, updates)
+    _expire_loaded(session, {row["b_id"] for row in updates})
+
+
+_CONTACT_COLUMNS = (
+    "first_touch_at",
+    "contact_at",
+    "contact_channel",
+    "contact_message_id",
+    "time_to_contact_s",
+    "time_to_contact_business_s",
+    "first_response_s",
+    "first_response_business_s",
+    "opted_out_at",
+)
+
+
+def _expire_loaded(session: Session, ids: set[int]) -> None:
+    """Leads of these ids already in the session were written past the ORM: their attributes reload."""
+    for lead_id in ids:
+        obj = session.identity_map.get(session.identity_key(Lead, lead_id))
+        if obj is not None:
+            session.expire(obj, [*_CONTACT_COLUMNS, "associate_id"])
 
 
 def _lock_leads(session: Session, ids: list[int]) -> None:

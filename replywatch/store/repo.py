@@ -237,10 +237,26 @@ def existing_lead_keys(session: Session, keys: Sequence[tuple[str, str]]) -> set
     return found
 
 
-def leads_by_ids(session: Session, ids: Sequence[int]) -> list[Lead]:
-    found: list[Lead] = []
+def lead_contact_rows(session: Session, ids: Sequence[int]) -> list[Any]:
+    """Rows (id, received_at, store_id, associate_id and the contact columns) of these leads, by Core."""
+    columns = (
+        Lead.id,
+        Lead.received_at,
+        Lead.store_id,
+        Lead.associate_id,
+        Lead.first_touch_at,
+        Lead.contact_at,
+        Lead.contact_channel,
+        Lead.contact_message_id,
+        Lead.time_to_contact_s,
+        Lead.time_to_contact_business_s,
+        Lead.first_response_s,
+        Lead.first_response_business_s,
+        Lead.opted_out_at,
+    )
+    found: list[Any] = []
     for i in range(0, len(ids), _CHUNK):
-        found.extend(session.scalars(select(Lead).where(Lead.id.in_(ids[i : i + _CHUNK]))))
+        found.extend(session.execute(select(*columns).where(Lead.id.in_(ids[i : i + _CHUNK]))))
     return found
 
 
