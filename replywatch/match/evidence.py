@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from itertools import pairwise
 from typing import Protocol
 
@@ -52,6 +53,9 @@ _GREETING = re.compile(
 )
 _GREETINGS = frozenset({"hi", "hello", "hey", "hola", "buenas", "dear"})
 _PHONE_TEXT = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)")
+# What every _PHONE_TEXT match holds (two runs of 3 digits apart by at most ")" and a separator): a text
+# without it names no number, and the slower scan is skipped.
+_PHONE_HINT = re.compile(r"\d{3}[\s.)-]{0,2}\d{3}")
 _VEHICLE_STOP = frozenset(
     _words(
         "new used certified the and for honda toyota ford chevrolet chevy nissan hyundai kia subaru "
@@ -88,8 +92,9 @@ def build_query(facts: MessageFacts, keys: Mapping[str, Sequence[str]], who: Who
     """The message's query: its keys with the derived ones (loose, text_phone, name) and its evidence."""
     inbound = facts.direction == INBOUND
     roles = ("to", "cc") if inbound else ("from",)
-    ours = tuple(v for role in roles for v in keys.get(role, ()) if who.associates_of(_kind(v), v))
-    associates = frozenset(a for v in ours for a in who.associates_of(_kind(v), v))
+    found = [(v, who.associates_of(_kind(v), v)) for role in roles for v in keys.get(role, ())]
+    ours = tuple(v for v, of in found if of)
+    associates = frozenset(a for _, of in found for a in of)
     stores = frozenset(who.associate_store[a] for a in associates if a in who.associate_store)
     new = new_text(facts.text or "")
     names = _names(facts, keys, new) if inbound else greeting_names(new)
@@ -97,7 +102,7 @@ def build_query(facts: MessageFacts, keys: Mapping[str, Sequence[str]], who: Who
     derived = {
         "loose": _loose(keys, ("from", "reply_to") if inbound else ("to", "cc")),
         "text_phone": _text_phones(new, region, keys, who) if inbound else [],
-        "name": sorted({k for n in names for k in message_keys(n)}),
+        "name": sorted({k for n in names for k in _message_keys(n)}),
     }
     merged = {role: list(values) for role, values in keys.items()}
     for role, values in derived.items():
@@ -190,9 +195,17 @@ def _loose(keys: Mapping[str, Sequence[str]], roles: Iterable[str]) -> list[str]
 
 
 def _text_phones(text: str, region: str, keys: Mapping[str, Sequence[str]], who: Who) -> list[str]:
+    if not _PHONE_HINT.search(text):
+        return []
     own = set(keys.get("from", ()))
     found = {normalize_phone(m.group(0), region) for m in _PHONE_TEXT.finditer(text)}
     return sorted(p for p in found if p and p not in own and not who.associates_of("phone", p))
+
+
+@lru_cache(maxsize=65536)
+def _message_keys(name: PersonName) -> frozenset[str]:
+    """message_keys, remembered: a poll meets the same names again and again."""
+    return frozenset(message_keys(name))
 
 
 def _kind(value: str) -> str:
