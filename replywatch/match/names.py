@@ -74,11 +74,16 @@ class PersonName:
     source: str
 
 
+_APOSTROPHES = re.compile(r"['’`´]")
+
+
 def fold(text: str) -> str:
     """`"José  O’Brien-Núñez"` → `"jose obrien-nunez"`: accents and case folded, apostrophes dropped."""
+    if text.isascii():  # nothing to decompose, no combining marks: the same result, without the walk
+        return _APOSTROPHES.sub("", text.casefold())
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    return re.sub(r"['’`´]", "", bare)
+    return _APOSTROPHES.sub("", bare)
 
 
 def words(text: str) -> list[str]:
