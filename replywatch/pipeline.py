@@ -10,6 +10,7 @@ its lead is recomputed (an undelivered text is no touch).
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +74,9 @@ class Pipeline:
         try:
             for batch in _batches(source.items(cursors), BATCH_SIZE):
                 self._store_batch(source.name, directory, batch, result)
+                # What lives on (the source's listing, the directory, caches) is set aside from the
+                # collector till the poll ends: full collections would scan it again and again for nothing.
+                gc.freeze()
                 if progress:
                     progress(result)
         except SourceError as exc:
@@ -82,6 +86,8 @@ class Pipeline:
             # Work since the last commit is rolled back; its cursor was not advanced, so it is read again.
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             raise StoreError(f"{source.name}: database error, the poll stopped: {reason}") from exc
+        finally:
+            gc.unfreeze()
         self._record_health(source.name, result, None)
         return result
 
