@@ -17,7 +17,6 @@ from replywatch.match.score import Candidate
 from replywatch.match.types import LeadRef, MatchQuery
 from replywatch.parse.types import CHANNEL_SMS, INBOUND
 from replywatch.store import repo
-from replywatch.store.name_keys import leads_by_name_keys
 
 # A lead notice may reach the inbox a little after the customer's first mail or text about it.
 EARLY_SLACK = timedelta(days=1)
@@ -209,12 +208,12 @@ def _leads_by_name(
 ) -> dict[str, list[LeadRef]]:
     """Leads under the names' keys as written, then under the slips of the names no open lead bears."""
     exact = {key for q in queries for name in q.names for key in exact_keys_to_find_leads(name)}
-    found = leads_by_name_keys(session, exact, start, end)
+    found = repo.leads_by_name_keys(session, exact, start, end)
     slipped = {
         key for q in queries for n in q.names for key in name_keys(found, n, q.sent_at, window)
     } - exact
     if slipped:
-        found.update(leads_by_name_keys(session, slipped, start, end))
+        found.update(repo.leads_by_name_keys(session, slipped, start, end))
     return found
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, literal, null, or_, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from replywatch.store.models import (
     AssociateIdentity,
     Lead,
     LeadIdentity,
+    LeadNameKey,
     Match,
     Message,
     MessageKey,
@@ -28,9 +29,10 @@ from replywatch.store.models import (
 )
 
 _CHUNK = 500
+_T = TypeVar("_T")
 
 
-def chunks(values: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
+def chunks(values: Sequence[_T], size: int = _CHUNK) -> Iterable[Sequence[_T]]:
     for i in range(0, len(values), size):
         yield values[i : i + size]
 
@@ -173,6 +175,26 @@ _LEAD_COLUMNS = (
 
 def _lead_ref(row: Sequence[Any]) -> LeadRef:
     return LeadRef(*row)
+
+
+def leads_by_name_keys(
+    session: Session, keys: Iterable[str], start: datetime, end: datetime
+) -> dict[str, list[LeadRef]]:
+    """Name blocking key → the leads received between start and end that carry it. A lead is found
+    under several keys of one name (its surname's spellings), so keys and leads are read apart: the
+    keys by the covering index (key, received_at, lead_id), each lead once by its id."""
+    by_key: dict[str, list[int]] = {}
+    for part in chunks(sorted(keys)):
+        stmt = select(LeadNameKey.key, LeadNameKey.lead_id).where(
+            LeadNameKey.key.in_(part), LeadNameKey.received_at.between(start, end)
+        )
+        for key, lead_id in session.execute(stmt):
+            by_key.setdefault(key, []).append(lead_id)
+    leads: dict[int, LeadRef] = {}
+    for part_ids in chunks(sorted({i for ids in by_key.values() for i in ids})):
+        for row in session.execute(select(*_LEAD_COLUMNS).where(Lead.id.in_(part_ids))):
+            leads[row[0]] = _lead_ref(row)
+    return {key: [leads[i] for i in ids] for key, ids in by_key.items()}
 
 
 def leads_by_identity_values(session: Session, values: Iterable[str]) -> dict[str, list[tuple[str, LeadRef]]]:
