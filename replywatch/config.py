@@ -88,7 +88,7 @@ class AssociateConfig(_Strict):
     phones: list[str] = Field(default_factory=list)
 
 
-class _SecretMixin(_Strict):
+class SecretMixin(_Strict):
     """A secret is named by an environment variable (`*_env`) or a file (`*_file`), never inline."""
 
     @staticmethod
@@ -105,8 +105,22 @@ class _SecretMixin(_Strict):
                 raise ConfigError(f"{label}_file: cannot read {file}: {exc.strerror}") from None
         return None
 
+    def secret_values(self) -> list[str]:
+        """Every secret this table names (`*_env`, `*_file`), read now; one that cannot be read is given
+        as the reason instead, so that fixing it still changes what this returns."""
+        found = []
+        for name, value in self:
+            if isinstance(value, str) and value and name.endswith(("_env", "_file")):
+                label = name.rsplit("_", 1)[0]
+                env, file = (value, None) if name.endswith("_env") else (None, value)
+                try:
+                    found.append(self.read_secret(label, env, file) or "")
+                except ConfigError as exc:
+                    found.append(f"unreadable: {exc}")
+        return found
 
-class ImapSourceConfig(_SecretMixin):
+
+class ImapSourceConfig(SecretMixin):
     """An IMAP lead inbox: implicit TLS or STARTTLS (plain text only to loopback or when insecure),
     a password or XOAUTH2 with a refresh token, and INBOX plus the sent folder unless `folders` says."""
 
@@ -172,7 +186,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class TwilioSourceConfig(_SecretMixin):
+class TwilioSourceConfig(SecretMixin):
     """The Twilio message log (or a Twilio-compatible one at `base_url`), read through the `twilio` SDK."""
 
     name: str
@@ -247,7 +261,7 @@ SourceConfig = Annotated[
 ]
 
 
-class SmtpConfig(_SecretMixin):
+class SmtpConfig(SecretMixin):
     """The mail server the digest leaves by: STARTTLS (587) or implicit TLS (`ssl`, 465), optional auth."""
 
     host: str = "localhost"

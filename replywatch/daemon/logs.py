@@ -6,21 +6,17 @@ once and replaced by `***` in the formatted line, tracebacks included, whatever 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TextIO
 
-from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
 from replywatch.clock import iso_z
-from replywatch.config import Settings
+from replywatch.config import SecretMixin, Settings
 from replywatch.errors import ReplywatchError
 from replywatch.store.db import redact_url
 
@@ -33,16 +29,9 @@ def secrets_of(settings: Settings) -> list[str]:
     """Every secret value the configuration points at: `*_env` variables, `*_file` contents, and the
     password in the database URL. Unreadable ones are skipped (the source reports those itself)."""
     found: set[str] = set()
-    models: list[BaseModel] = [*settings.sources, settings.digest.smtp]
-    for model in models:
-        for name, value in model:
-            if not isinstance(value, str) or not value:
-                continue
-            if name.endswith("_env"):
-                found.add(os.environ.get(value, ""))
-            elif name.endswith("_file"):
-                with contextlib.suppress(OSError):
-                    found.add(Path(value).read_text(encoding="utf-8").strip())
+    for model in (*settings.sources, settings.digest.smtp):
+        if isinstance(model, SecretMixin):
+            found.update(s for s in model.secret_values() if not s.startswith("unreadable: "))
     try:
         password = make_url(settings.database.url).password
     except Exception:  # an unparsable URL is reported by the database layer, redacted there

@@ -15,13 +15,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.clock import as_utc
 from replywatch.clock import now as clock_now
-from replywatch.config import SourceConfig
+from replywatch.config import SecretMixin, SourceConfig
 from replywatch.daemon.leases import Leases
 from replywatch.errors import ConfigError, PermanentSourceError, SourceError, StoreError
 from replywatch.pipeline import Pipeline, PollResult
@@ -67,22 +66,10 @@ def fingerprint(cfg: SourceConfig) -> str:
     """Identifies a source's configuration and the secrets it reads, without storing a secret: each
     secret is stretched with scrypt first. A paused source runs again when this changes."""
     digest = hashlib.sha256(cfg.model_dump_json().encode())
-    for secret in _secrets(cfg):
+    for secret in cfg.secret_values() if isinstance(cfg, SecretMixin) else ():
         salt = f"replywatch:{cfg.name}".encode()
         digest.update(hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1, dklen=16))
     return digest.hexdigest()[:32]
-
-
-def _secrets(cfg: BaseModel) -> list[str]:
-    found = []
-    for name, value in cfg:
-        if isinstance(value, str) and value and (name.endswith("_env") or name.endswith("_file")):
-            env, file = (value, None) if name.endswith("_env") else (None, value)
-            try:
-                found.append(cfg.read_secret(name, env, file) or "")  # type: ignore[attr-defined]
-            except ConfigError as exc:
-                found.append(f"unreadable: {exc}")
-    return found
 
 
 class _Stoppable:
