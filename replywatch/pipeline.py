@@ -10,7 +10,6 @@ its lead is recomputed (an undelivered text is no touch).
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from sqlalchemy import Table
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from replywatch import collector
 from replywatch.clock import now as clock_now
 from replywatch.config import Settings
 from replywatch.directory import Directory
@@ -73,10 +73,9 @@ class Pipeline:
             cursors = repo.cursors(session, source.name)
         try:
             for batch in _batches(source.items(cursors), BATCH_SIZE):
-                self._store_batch(source.name, directory, batch, result)
-                # What lives on (the source's listing, the directory, caches) is set aside from the
-                # collector till the poll ends: full collections would scan it again and again for nothing.
-                gc.freeze()
+                with collector.paused():
+                    self._store_batch(source.name, directory, batch, result)
+                collector.set_aside()
                 if progress:
                     progress(result)
         except SourceError as exc:
@@ -87,7 +86,7 @@ class Pipeline:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             raise StoreError(f"{source.name}: database error, the poll stopped: {reason}") from exc
         finally:
-            gc.unfreeze()
+            collector.release()
         self._record_health(source.name, result, None)
         return result
 
