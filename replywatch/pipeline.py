@@ -33,6 +33,7 @@ from replywatch.prepare import Prepared, Preparer
 from replywatch.rules import RuleSet
 from replywatch.sources.base import RawItem, Source
 from replywatch.store import repo
+from replywatch.store.db import batch_transaction
 from replywatch.store.models import Quarantine
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ class Pipeline:
     ) -> tuple[int, int, int]:
         """One transaction: the items, the changed statuses, the quarantined ones, the cursor. Isolated: a
         savepoint per item. Returns (new leads, messages stored, statuses updated)."""
-        with self.sessions() as session, session.begin():
+        with batch_transaction(self.sessions) as session:
             store = BatchStore(
                 session,
                 directory,

@@ -1,11 +1,12 @@
-"""Housekeeping the daemon does between polls: matching again what concurrent writers hid from each other.
+"""Housekeeping the daemon does between polls: matching again what a writer outside the pipeline hid.
 
-A lead, our follow-up and the customer's reply can be stored at the same moment by two daemons (or two
-sources of one daemon on PostgreSQL), each transaction looking for the others before they committed: the
-reply or the touch then stays unmatched. Whenever new leads or messages have been stored since the last
-sweep, the messages stored in the last RECENT that are still unmatched or in review, that a person has
-not decided and that are not noise, are matched again (in time order, so a touch found again explains the
-replies after it), and the contact state of the leads they move is recomputed.
+The pipeline stores batches, of every source and daemon, one after another (store.db.batch_transaction),
+each seeing what the ones before it committed. A writer that does not take that turn (`leads import` while
+a daemon stores the lead's reply, on PostgreSQL) can still look for the other's rows before they were
+committed: the reply or the touch then stays unmatched. Whenever new leads or messages have been stored
+since the last sweep, the messages stored in the last RECENT that are still unmatched or in review, that a
+person has not decided and that are not noise, are matched again (in time order, so a touch found again
+explains the replies after it), and the contact state of the leads they move is recomputed.
 """
 
 from __future__ import annotations

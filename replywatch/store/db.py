@@ -22,6 +22,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The revisions a current schema is at; a test checks this equals Alembic's heads. Knowing them without
 # Alembic keeps it out of every command's start (status --check runs every minute as a health check).
 SCHEMA_HEADS = frozenset({"0008"})
+BATCH_LOCK = 0x7277_6261  # "rwba": the advisory lock key a pipeline batch holds on PostgreSQL
 
 
 def redact_url(url: str) -> str:
@@ -60,6 +61,21 @@ def _sqlite_engine(url: str) -> Engine:
         cur.close()
 
     return engine
+
+
+@contextmanager
+def batch_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in the transaction that stores one batch, begun only once every batch begun before it has
+    committed, so that what it reads (a lead, our touch) includes what they stored, by any daemon."""
+    with sessions() as session, session.begin():
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            # pysqlite would begin at the first write: reads before it could predate another batch's commit.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            # Under READ COMMITTED each statement after the lock sees what the previous holder committed.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BATCH_LOCK})
+        yield session
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

@@ -23,9 +23,8 @@ from replywatch.clock import iso_z, now
 from replywatch.demo import write_sample_dealership
 
 STOP_LIMIT_S = 10.0  # the issue's bound for SIGTERM to exit
-# Two sources' batches stored at the same moment may each miss the other (a lead and its touch): the
-# daemon's sweep matches them again within one housekeeping interval (1 s here). A run is compared
-# once that has happened.
+# Two sources' batches are stored one after another, each seeing the other's lead or touch; waiting one
+# housekeeping interval (1 s here) more before comparing a run lets the sweep, the backstop, run too.
 SWEPT_S = 3.0
 FAST = ("--interval", "2")  # every source polled again soon: "caught up" is then a poll that began later
 
