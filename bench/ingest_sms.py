@@ -134,7 +134,6 @@ def sdk_list(base_url: str) -> tuple[int, float]:
 
 def source_only(root: Path) -> tuple[int, float]:
     """The Twilio source drained without storing: listing, sorting, payloads."""
-    os.environ["BENCH_TOKEN"] = AUTH_TOKEN
     source = build_source(load_settings(root / "replywatch.toml").sources[0])
     began = time.perf_counter()
     count = sum(1 for _ in source.items({}))
@@ -159,7 +158,7 @@ def profile(root: Path, limit: int) -> None:
 
     profiler = cProfile.Profile()
     profiler.runcall(pipeline.poll, First())
-    stats = pstats.Stats(profiler).sort_stats("cumulative")
+    stats = pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative"))
     stats.print_stats(35)
 
 
@@ -177,6 +176,7 @@ def main() -> None:
     if args.db and (args.repeat > 1 or args.compare):
         parser.error("--db holds one poll's data: use it without --repeat and --compare")
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    os.environ["BENCH_TOKEN"] = AUTH_TOKEN  # the site's auth_token_env, for the in-process source and profile
     ready: multiprocessing.Queue[str] = multiprocessing.Queue()
     server = multiprocessing.Process(target=serve, args=(args.messages, ready), daemon=True)
     server.start()

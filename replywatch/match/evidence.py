@@ -106,7 +106,8 @@ def build_query(facts: MessageFacts, keys: Mapping[str, Sequence[str]], who: Who
     }
     merged = {role: list(values) for role, values in keys.items()}
     for role, values in derived.items():
-        merged[role] = sorted(set(merged.get(role, ())) | set(values))
+        if values or role in merged:  # a role neither has would be dropped below anyway
+            merged[role] = sorted(set(merged.get(role, ())) | set(values))
     words = vehicle_words(f"{facts.subject or ''} {facts.text or ''}") if inbound else frozenset()
     return MatchQuery(
         facts.direction,

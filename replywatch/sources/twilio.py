@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -153,12 +154,16 @@ class _RecordPage(MessagePage):
 
 
 def _pages(messages: MessageList, page_size: int, query: Mapping[str, str]) -> Iterator[_RecordPage]:
-    """The SDK's paging (its HTTP client, auth, retries, next-page links), each page's records as JSON."""
-    page: MessagePage | None = messages.page(page_size=page_size, **query)
-    while page is not None:
-        page.__class__ = _RecordPage  # records are built lazily, while iterating; next pages keep the class
-        yield page
-        page = page.next_page()
+    """The SDK's paging (its HTTP client, auth, retries, next-page links), each page's records as JSON.
+    The next page is asked for while the caller reads this one: the API's time to answer is not waited
+    for in turn with ours to read (one request at a time still, each after the link it follows)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="twilio-next-page") as ahead:
+        page: MessagePage | None = messages.page(page_size=page_size, **query)
+        while page is not None:
+            page.__class__ = _RecordPage  # records are built lazily, while iterating; next pages keep it
+            following = ahead.submit(page.next_page)
+            yield page
+            page = following.result()
 
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, literal, null, or_, select, tuple_, union_all, update
+from sqlalchemy import JSON, Connection, Table, literal, null, or_, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from replywatch.config import Settings
 from replywatch.match.normalize import normalize_email, normalize_phone
@@ -26,6 +27,7 @@ from replywatch.store.models import (
     SourceCursor,
     SourceState,
     Store,
+    UTCDateTime,
 )
 
 _CHUNK = 500
@@ -434,11 +436,7 @@ def _params(
     conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> list[tuple[Any, ...]]:
     """Each row's values in column order, through the column types' bind processing (UTC times, JSON)."""
-    processed = [
-        (i, _remembering(processor))
-        for i, c in enumerate(columns)
-        if (processor := table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
-    ]
+    processed = [(i, p) for i, c in enumerate(columns) if (p := _processor(conn, table.c[c].type))]
     values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
     if not processed:
         return [values(row) for row in rows]
@@ -449,6 +447,28 @@ def _params(
             line[i] = process(line[i])
         params.append(tuple(line))
     return params
+
+
+def _processor(conn: Connection, column_type: TypeEngine[Any]) -> Callable[[Any], Any] | None:
+    """The column type's bind processor; a UTC time on SQLite written directly in the text form SQLAlchemy
+    stores (ten times faster than its processor). Remembered per value, but for JSON (unhashable)."""
+    if isinstance(column_type, UTCDateTime) and conn.dialect.name == "sqlite":
+        return _remembering(_sqlite_utc)
+    processor = column_type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    if processor is None or isinstance(column_type, JSON):
+        return processor
+    return _remembering(processor)
+
+
+def _sqlite_utc(value: datetime | None) -> str | None:
+    """An aware time as SQLite's DATETIME text of its UTC: `2026-10-01 13:00:00.000000`."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _remembering(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
