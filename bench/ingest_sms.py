@@ -9,7 +9,9 @@ side shares a GIL with it. Printed, in messages/s: the plain SDK listing; the Tw
 unless --db, leads imported first so replies are matched); and the ratio poll / list (target >= 0.5).
 `--repeat R` measures each figure R times, interleaved, and prints medians. `--compare REV` also times
 `poll --once` with the code of git revision REV (exported with `git archive`, run from PYTHONPATH), in
-the same run and on the same data, so that before and after meet the same machine load.
+the same run and on the same data, so that before and after meet the same machine load. Also printed
+(SQLite only): how long SQLite alone takes to write the rows the poll wrote, straight through the driver,
+and the ratio a poll would reach if it did nothing but list and write them: the ceiling of any poll.
 `--profile N` polls N messages in-process under cProfile and prints where the time goes. Not a test:
 no figure is asserted; timings on shared machines are noisy, compare within one run.
 """
@@ -23,6 +25,7 @@ import json
 import multiprocessing
 import os
 import pstats
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -40,7 +43,7 @@ from fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio  # noqa: E402
 from twilio.rest import Client  # noqa: E402
 
 from replywatch.config import load_settings  # noqa: E402
-from replywatch.pipeline import Pipeline  # noqa: E402
+from replywatch.pipeline import BATCH_SIZE, Pipeline  # noqa: E402
 from replywatch.rules import default_rules_dir, load_rules  # noqa: E402
 from replywatch.sources.base import RawItem  # noqa: E402
 from replywatch.sources.factory import build_source  # noqa: E402
@@ -114,14 +117,46 @@ def export_revision(rev: str, into: Path) -> Path:
 
 def poll_once(
     tmp: Path, base_url: str, args: argparse.Namespace, code: Path | None
-) -> tuple[float, str, int]:
-    """A fresh site and database, the leads imported, then `poll --once` timed: seconds, output, contacted."""
+) -> tuple[float, str, int, Path]:
+    """A fresh site and database, the leads imported, then `poll --once` timed: seconds, output, contacted,
+    and the site's folder."""
     root = Path(tempfile.mkdtemp(dir=tmp))
     write_site(root, base_url, args.db or f"sqlite:///{root / 'bench.db'}", args.messages, args.numbers)
     cli("leads", "import", "leads.csv", cwd=root, code=code)
     poll_s, said = cli("poll", "--once", cwd=root, code=code)
     contacted = json.loads(cli("status", "--format", "json", cwd=root, code=code)[1])["contacted"]
-    return poll_s, said, contacted
+    return poll_s, said, contacted, root
+
+
+FLOOR_TABLES = ("messages", "message_keys", "matches")
+
+
+def insert_floor(db: Path) -> float:
+    """Seconds SQLite alone takes to write the rows a poll wrote (messages, their keys, their matches),
+    in as many commits as the poll, straight through the driver, into a copy of the database without
+    them (leads and all else kept): what a poll that did nothing else in Python would still pay."""
+    source = sqlite3.connect(db)
+    rows = {t: source.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in FLOOR_TABLES}
+    copy = sqlite3.connect(db.with_name("floor.db"))
+    source.backup(copy)
+    source.close()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        copy.execute(f"PRAGMA {pragma}")
+    for table in reversed(FLOOR_TABLES):
+        copy.execute(f"DELETE FROM {table}")
+    copy.commit()
+    batches = -(-len(rows["messages"]) // BATCH_SIZE)
+    began = time.perf_counter()
+    for b in range(batches):
+        for table, table_rows in rows.items():
+            per = -(-len(table_rows) // batches)
+            part = table_rows[b * per : (b + 1) * per]
+            if part:
+                copy.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(part[0]))})", part)
+        copy.commit()
+    spent = time.perf_counter() - began
+    copy.close()
+    return spent
 
 
 def sdk_list(base_url: str) -> tuple[int, float]:
@@ -184,6 +219,7 @@ def main() -> None:
     lists: list[float] = []
     sources: list[float] = []
     polls: dict[str, list[float]] = {"now": [], args.compare or "": []}
+    floors: list[float] = []
     said: dict[str, str] = {}
     contacted: dict[str, int] = {}
     try:
@@ -203,8 +239,10 @@ def main() -> None:
                 for label, code in (("now", None), (args.compare, old)):
                     if label is None:
                         continue
-                    poll_s, said[label], contacted[label] = poll_once(root, base_url, args, code)
+                    poll_s, said[label], contacted[label], site = poll_once(root, base_url, args, code)
                     polls[label].append(poll_s)
+                    if label == "now" and not args.db:
+                        floors.append(insert_floor(site / "bench.db"))
     finally:
         server.terminate()
     list_s, source_s = statistics.median(lists), statistics.median(sources)
@@ -212,6 +250,11 @@ def main() -> None:
     print(f"messages: {args.messages} ({'by our 2 numbers' if args.numbers else 'whole account'}{runs})")
     print(f"plain SDK messages.list():  {listed / list_s:9.0f} messages/s  ({list_s:.1f} s)")
     print(f"Twilio source alone:        {read / source_s:9.0f} messages/s  ({source_s:.1f} s)")
+    if floors:
+        floor_s = statistics.median(floors)
+        print(f"SQLite alone, same rows:    {args.messages / floor_s:9.0f} messages/s  ({floor_s:.1f} s)")
+        best = (args.messages / (source_s + floor_s)) / (listed / list_s)
+        print(f"{'':<27} ratio if a poll were the source and these inserts only: {best:.3f}")
     for label, times in polls.items():
         if not times:
             continue
