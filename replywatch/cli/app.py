@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import typer
 
 from replywatch.cli import classify, data, digest, funnel, polling, purge, review, setup
 from replywatch.cli.context import Runtime, err_console
-from replywatch.config import DEFAULT_CONFIG
 from replywatch.errors import ReplywatchError
 
 app = typer.Typer(
@@ -35,8 +33,7 @@ def _root(
     """Global options."""
     _state["debug"] = debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
-    path = config or Path(os.environ.get("REPLYWATCH_CONFIG") or DEFAULT_CONFIG)
-    ctx.obj = Runtime(config_path=path, debug=debug)
+    ctx.obj = Runtime(config, debug=debug)  # the configuration is found and read when a command needs it
 
 
 setup.register(app)

@@ -8,15 +8,16 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from replywatch.cli.context import console, runtime
 from replywatch.errors import ReplywatchError
-from replywatch.prepare import Verdict, verdict
-from replywatch.rules import load_rules
-from replywatch.sources.base import Source
-from replywatch.sources.local import EmlDirSource, MaildirSource, MboxSource
+
+if TYPE_CHECKING:
+    from replywatch.prepare import Verdict
+    from replywatch.sources.base import Source
 
 _PREVIEW_CHARS = 300
 
@@ -34,6 +35,9 @@ def classify(
     ),
 ) -> None:
     """Show how the rules classify each message: kind, deciding rule and reply text. Reads only."""
+    from replywatch.prepare import verdict
+    from replywatch.rules import load_rules
+
     if format not in ("text", "json"):
         raise ReplywatchError(f"--format must be text or json, not {format!r}")
     rt = runtime(ctx)
@@ -49,6 +53,8 @@ def classify(
 
 def mail_files(path: Path) -> Iterator[tuple[str, bytes]]:
     """(where, bytes) of each mail under `path`: a Maildir, a folder of .eml, an mbox or one .eml file."""
+    from replywatch.sources.local import EmlDirSource, MaildirSource, MboxSource
+
     source: Source
     if path.is_dir():
         maildir = (path / "cur").is_dir() or (path / "new").is_dir()

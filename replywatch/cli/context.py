@@ -1,18 +1,24 @@
-"""What every command needs: the settings, the database and the rules, opened on demand."""
+"""What every command needs: the settings, the database and the rules, opened on demand.
+
+Nothing heavy is imported here: `--help` and every command import this module, and the configuration
+(pydantic), the database (SQLAlchemy) and the rules are loaded only when a command asks for them."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from replywatch.config import DEFAULT_CONFIG, Settings, load_settings
-from replywatch.rules import RuleSet, default_rules_dir, load_rules
-from replywatch.store.db import open_database
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from replywatch.config import Settings
+    from replywatch.rules import RuleSet
 
 # soft_wrap: long lines (paths, errors) stay whole when output goes to a file or another program.
 console = Console(soft_wrap=True)
@@ -21,20 +27,34 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 @dataclass
 class Runtime:
-    config_path: Path | None
+    config: Path | None  # --config, if given
     debug: bool = False
+    _config_path: Path | None = field(default=None, repr=False)
     _settings: Settings | None = field(default=None, repr=False)
     _db: tuple[Engine, sessionmaker[Session]] | None = field(default=None, repr=False)
 
     @property
+    def config_path(self) -> Path:
+        """--config, else $REPLYWATCH_CONFIG, else ./replywatch.toml."""
+        if self._config_path is None:
+            from replywatch.config import DEFAULT_CONFIG
+
+            self._config_path = self.config or Path(os.environ.get("REPLYWATCH_CONFIG") or DEFAULT_CONFIG)
+        return self._config_path
+
+    @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from replywatch.config import load_settings
+
             self._settings = load_settings(self.config_path)
         return self._settings
 
     @property
     def sessions(self) -> sessionmaker[Session]:
         if self._db is None:
+            from replywatch.store.db import open_database
+
             self._db = open_database(self.settings.database.url)
         return self._db[1]
 
@@ -46,13 +66,16 @@ class Runtime:
 
     def rules_dir(self) -> Path:
         """The configured rules folder, else rules/ beside the config file, else the shipped defaults."""
-        has_config = self.config_path is not None and self.config_path.exists()
-        if has_config and self.settings.rules_dir:
+        from replywatch.rules import default_rules_dir
+
+        if self.config_path.exists() and self.settings.rules_dir:
             return Path(self.settings.rules_dir)
-        beside = Path(self.config_path or DEFAULT_CONFIG).resolve().parent / "rules"
+        beside = self.config_path.resolve().parent / "rules"
         return beside if beside.is_dir() else default_rules_dir()
 
     def rules(self) -> RuleSet:
+        from replywatch.rules import load_rules
+
         return load_rules(self.rules_dir())
 
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from replywatch.cli.context import console, runtime
 from replywatch.clock import now
 from replywatch.errors import ReplywatchError
-from replywatch.export import contact_rows, write_csv, write_json
-from replywatch.leads import import_leads
-from replywatch.match.policy import load_policy
-from replywatch.parse.adf import parse_adf
-from replywatch.parse.leads_csv import read_leads_file
-from replywatch.parse.types import LeadRecord
+
+if TYPE_CHECKING:
+    from replywatch.parse.types import LeadRecord
 
 leads_app = typer.Typer(help="Leads.", no_args_is_help=True)
 contacts_app = typer.Typer(help="Contact outcomes.", no_args_is_help=True)
@@ -29,6 +27,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _read_lead_file(path: Path) -> list[LeadRecord]:
+    from replywatch.parse.adf import parse_adf
+    from replywatch.parse.leads_csv import read_leads_file
+
     if not path.is_file():
         raise ReplywatchError(f"{path}: no such file")
     if path.suffix.lower() in (".xml", ".adf"):
@@ -42,6 +43,9 @@ def leads_import(
 ) -> None:
     """Import leads; a file with a bad row is refused whole, naming the line and column. Messages the new
     leads explain are matched again with the rules folder's matching policy, as a poll matches them."""
+    from replywatch.leads import import_leads
+    from replywatch.match.policy import load_policy
+
     rt = runtime(ctx)
     records = [r for f in files for r in _read_lead_file(f)]
     with rt.sessions() as session, session.begin():
@@ -57,6 +61,8 @@ def contacts_export(
     """One row per lead: received, first touch, contact and time-to-contact, opt-out, pending review."""
     if format not in ("csv", "json"):
         raise ReplywatchError(f"--format must be csv or json, not {format!r}")
+    from replywatch.export import contact_rows, write_csv, write_json
+
     rt = runtime(ctx)
     writer = write_csv if format == "csv" else write_json
     with rt.sessions() as session:

@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from replywatch.cli.context import Runtime, console, runtime
 from replywatch.clock import now
-from replywatch.digest.baseline import EVERY_SCOPE, baseline_range, pin_baseline
-from replywatch.digest.build import baseline_figures, build_digest
-from replywatch.digest.present import HEADLINE, show
-from replywatch.digest.render import render, write_preview
-from replywatch.digest.runs import FAILED, digest_status, worker_id
-from replywatch.digest.scope import Scope, parse_day, require_monday, scope_named, scopes
-from replywatch.digest.send import deliver
 from replywatch.errors import ReplywatchError
+
+if TYPE_CHECKING:
+    from replywatch.digest.scope import Scope
+
+# The digest's modules (SQL, Jinja templates, the chart, SMTP) are imported by the commands that use them.
 
 digest_app = typer.Typer(
     help="The Monday digest: contact, baseline, trend and funnel for managers.", no_args_is_help=True
@@ -41,6 +39,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _scopes(rt: Runtime, store: str | None) -> list[Scope]:
+    from replywatch.digest.scope import scope_named, scopes
+
     with rt.sessions() as session:
         found = scopes(session, rt.settings)
     chosen = scope_named(found, store)  # also refuses a configuration without stores
@@ -56,6 +56,9 @@ def preview(
     ),
 ) -> None:
     """Write the digest of one week to an HTML file to open in a browser; nothing is sent."""
+    from replywatch.digest.render import write_preview
+    from replywatch.digest.scope import parse_day, require_monday
+
     rt = runtime(ctx)
     monday = require_monday(parse_day(week, "--week"))
     with rt.sessions() as session:
@@ -72,6 +75,10 @@ def send(
     store: str | None = _STORE,
 ) -> None:
     """Mail the week's digest to each store's recipients and the roll-up to the group's, once each."""
+    from replywatch.digest.runs import worker_id
+    from replywatch.digest.scope import parse_day, require_monday
+    from replywatch.digest.send import deliver
+
     rt = runtime(ctx)
     monday = require_monday(parse_day(week, "--week"))
     at, failed = now(), False
@@ -91,6 +98,9 @@ def send(
 
 
 def _dry_run(rt: Runtime, scope: Scope, monday: date) -> None:
+    from replywatch.digest.build import build_digest
+    from replywatch.digest.render import render
+
     with rt.sessions() as session:
         rendered = render(build_digest(session, scope, monday, now(), rt.settings.digest.baseline_weeks))
     to = ", ".join(scope.recipients) or "nobody (no recipients configured)"
@@ -102,6 +112,10 @@ def status(
     format: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """Each scope's last digest and every one not sent yet, with its error and next attempt."""
+    from rich.table import Table
+
+    from replywatch.digest.runs import FAILED, digest_status
+
     rt = runtime(ctx)
     with rt.sessions() as session:
         rows = digest_status(session, now())
@@ -135,6 +149,9 @@ def baseline_set(
     ),
 ) -> None:
     """Pin the baseline to a range of complete weeks; pin again to forge a new one."""
+    from replywatch.digest.baseline import EVERY_SCOPE, pin_baseline
+    from replywatch.digest.scope import parse_day
+
     rt = runtime(ctx)
     targets = _scopes(rt, store)
     target = targets[0].name if store else EVERY_SCOPE
@@ -155,6 +172,12 @@ def baseline_show(ctx: typer.Context) -> None:
 
 
 def _print_baselines(rt: Runtime, targets: list[Scope]) -> None:
+    from rich.table import Table
+
+    from replywatch.digest.baseline import baseline_range
+    from replywatch.digest.build import baseline_figures
+    from replywatch.digest.present import HEADLINE, show
+
     table = Table(title="Baselines")
     for column in ("Scope", "Weeks", "How", "7-day contact rate", "Median time-to-contact"):
         table.add_column(column)

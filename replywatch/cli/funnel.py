@@ -8,7 +8,6 @@ import typer
 
 from replywatch.cli.context import console, runtime
 from replywatch.errors import ReplywatchError
-from replywatch.funnel import import_funnel, read_funnel_file
 
 funnel_app = typer.Typer(help="CRM funnel events: appointment, show, sold.", no_args_is_help=True)
 _SHOWN_UNKNOWN = 5
@@ -26,6 +25,8 @@ def funnel_import(
     """Import CRM events; a bad row refuses the file, rows of leads replywatch has not seen are skipped."""
     if not file.is_file():
         raise ReplywatchError(f"{file}: no such file")
+    from replywatch.funnel import import_funnel, read_funnel_file
+
     rt = runtime(ctx)
     records = read_funnel_file(file)
     with rt.sessions() as session, session.begin():

@@ -5,31 +5,20 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from rich.text import Text
 
 from replywatch.cli.context import Runtime, console, err_console, runtime
 from replywatch.clock import now
-from replywatch.daemon.logs import secrets_of, setup_logging
-from replywatch.daemon.runner import Daemon
 from replywatch.errors import ReplywatchError, SourceError
-from replywatch.pipeline import Pipeline, PollResult
-from replywatch.sources.base import Source
-from replywatch.sources.factory import build_source
-from replywatch.status import source_health
+
+if TYPE_CHECKING:
+    from replywatch.pipeline import Pipeline, PollResult
+    from replywatch.sources.base import Source
+
+# The pipeline, the daemon, the sources and the progress bar are imported by the commands that use them:
+# `status` and every `--help` start without them.
 
 
 def register(app: typer.Typer) -> None:
@@ -63,6 +52,9 @@ def _day(text: str) -> date:
 
 
 def _poll_all(rt: Runtime, only: str | None, show_progress: bool, since: date | None = None) -> list[str]:
+    from replywatch.pipeline import Pipeline
+    from replywatch.sources.factory import build_source
+
     settings = rt.settings
     configs = [settings.source(only)] if only else list(settings.sources)
     if not configs:
@@ -87,29 +79,14 @@ def _poll_all(rt: Runtime, only: str | None, show_progress: bool, since: date | 
     return failed
 
 
-class _RateColumn(ProgressColumn):
-    """Messages per second, the figure a backfill is judged by."""
-
-    def render(self, task: Task) -> Text:
-        rate = task.completed / task.elapsed if task.elapsed and task.completed else 0.0
-        return Text(f"{rate:,.0f} messages/s", style="progress.data.speed")
-
-
 def _poll_one(pipeline: Pipeline, name: str, src: Source, show_progress: bool) -> PollResult:
     """A source that knows how much it will read (`progress_total`, e.g. IMAP after searching its
     folders) gets a bar with rate and ETA; any other a counter."""
     if not show_progress or not console.is_terminal:
         return pipeline.poll(src)
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
+    from replywatch.cli.progress import progress_bar
+
+    with progress_bar() as progress:
         task = progress.add_task(f"{name}: reading", total=None)
 
         def report(r: PollResult) -> None:
@@ -135,6 +112,9 @@ def run(
 
     SIGTERM/SIGINT finish the item in hand, commit and exit 0; SIGHUP reloads configuration and rules.
     """
+    from replywatch.daemon.logs import secrets_of, setup_logging
+    from replywatch.daemon.runner import Daemon
+
     rt = runtime(ctx)
     settings = rt.settings
     handler = setup_logging(log_format, logging.DEBUG if rt.debug else logging.INFO, secrets_of(settings))
@@ -154,6 +134,8 @@ def status(
     """Per source: last success, lag, consecutive failures, last error, lease; review backlog, digests.
 
     Exits 1 when a source or a digest is failing, for monitoring."""
+    from replywatch.status import source_health
+
     rt = runtime(ctx)
     intervals = {s.name: float(getattr(s, "interval", 60)) for s in rt.settings.sources}
     with rt.sessions() as session:
@@ -180,6 +162,8 @@ def _health_check(report: dict[str, Any]) -> None:
 
 
 def _print_status(report: dict[str, object]) -> None:
+    from rich.table import Table
+
     table = Table(title="Sources")
     for column in ("Source", "Last success", "Lag", "Failures", "Items", "Held by", "Last error"):
         table.add_column(column)

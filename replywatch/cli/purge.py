@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from replywatch.cli.context import console, runtime
 from replywatch.clock import iso_z, now
-from replywatch.purge import PurgeResult, parse_days, purge
+
+if TYPE_CHECKING:
+    from replywatch.purge import PurgeResult
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +25,8 @@ def purge_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be removed; change nothing."),
 ) -> None:
     """Remove the text of old messages and quarantined mail (FTC Safeguards Rule); every figure stays."""
+    from replywatch.purge import parse_days, purge
+
     days = parse_days(older_than)
     rt = runtime(ctx)
     result = purge(rt.sessions, days, now(), dry_run=dry_run)

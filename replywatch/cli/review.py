@@ -12,18 +12,19 @@ import tty
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
+from typing import TYPE_CHECKING
 
 import typer
 
 from replywatch.cli.context import Runtime, console, runtime
-from replywatch.cli.review_screen import KEYS, item_view, list_table
 from replywatch.clock import now
-from replywatch.directory import Directory
 from replywatch.errors import ReplywatchError
-from replywatch.match.link import Matching
-from replywatch.match.policy import load_policy
-from replywatch.review import Decided, Reviewer
-from replywatch.review_items import ReviewItem, load_item, load_items, queue_ids, resolve_lead
+
+if TYPE_CHECKING:
+    from replywatch.review import Decided, Reviewer
+    from replywatch.review_items import ReviewItem
+
+# The queue's modules (matching, the SQL of review items, the screen) are imported by the commands.
 
 review_app = typer.Typer(
     help="The review queue: messages replywatch could not link to a lead on its own.",
@@ -41,6 +42,8 @@ def review_queue(ctx: typer.Context, by: str | None = _BY) -> None:
     """Work the queue: each message with its candidate leads; one key decides and shows the next."""
     if ctx.invoked_subcommand is not None:
         return
+    from replywatch.review_items import queue_ids
+
     rt = runtime(ctx)
     with rt.sessions() as session:
         pending = queue_ids(session)
@@ -67,6 +70,10 @@ def _one_item(
     rt: Runtime, message_id: int, place: tuple[int, int], who: str, read_key: Callable[[], str]
 ) -> str:
     """Show the item and act on one key: accept, reject, skip or quit."""
+    from replywatch.cli.review_screen import KEYS, item_view
+    from replywatch.review import Reviewer
+    from replywatch.review_items import load_item
+
     with rt.sessions() as session:
         item = load_item(session, message_id)
     if item.status != "review":
@@ -132,6 +139,11 @@ def _read_key(fd: int) -> str:
 
 @contextmanager
 def _reviewer(rt: Runtime, who: str) -> Iterator[Reviewer]:
+    from replywatch.directory import Directory
+    from replywatch.match.link import Matching
+    from replywatch.match.policy import load_policy
+    from replywatch.review import Reviewer
+
     with rt.sessions() as session, session.begin():
         directory = Directory(session, rt.settings)
         matching = Matching(
@@ -165,6 +177,9 @@ def review_list(
     ctx: typer.Context, format: str = typer.Option("table", "--format", help="table or json.")
 ) -> None:
     """The items waiting for review, oldest first, each with its top candidate."""
+    from replywatch.cli.review_screen import list_table
+    from replywatch.review_items import load_items, queue_ids
+
     rt = runtime(ctx)
     with rt.sessions() as session:
         items = load_items(session, queue_ids(session))
@@ -183,6 +198,9 @@ def review_show(
     format: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
     """One message with its ranked candidate leads, their scores and reasons."""
+    from replywatch.cli.review_screen import item_view
+    from replywatch.review_items import load_item
+
     rt = runtime(ctx)
     with rt.sessions() as session:
         item = load_item(session, message_id)
@@ -201,6 +219,8 @@ def review_accept(
     by: str | None = _BY,
 ) -> None:
     """Link the message to its top candidate lead, or to --lead; contact is recomputed."""
+    from replywatch.review_items import load_item, resolve_lead
+
     rt = runtime(ctx)
     chosen = None
     if lead is not None:

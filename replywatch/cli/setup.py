@@ -10,14 +10,7 @@ from pathlib import Path
 import typer
 
 from replywatch.cli.context import console, err_console, runtime
-from replywatch.cli.summary import print_summary
-from replywatch.config import load_settings
 from replywatch.errors import ReplywatchError
-from replywatch.pipeline import Pipeline
-from replywatch.rules import check_rules, default_rules_dir, load_rules
-from replywatch.sources.factory import build_source
-from replywatch.starter import STARTER_CONFIG
-from replywatch.store import db
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 rules_app = typer.Typer(help="Classification rules.", no_args_is_help=True)
@@ -37,6 +30,9 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing replywatch.toml."),
 ) -> None:
     """Write a commented starter replywatch.toml and the default rules/."""
+    from replywatch.rules import default_rules_dir
+    from replywatch.starter import STARTER_CONFIG
+
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "replywatch.toml"
     if config.exists() and not force:
@@ -53,6 +49,8 @@ def init(
 
 def db_upgrade(ctx: typer.Context) -> None:
     """Upgrade the database schema to the current version (also done on first use)."""
+    from replywatch.store import db
+
     rt = runtime(ctx)
     engine = db.make_engine(rt.settings.database.url)
     db.upgrade(engine)
@@ -65,6 +63,8 @@ def rules_check(
     directory: Path | None = typer.Argument(None, help="Rules folder (default: the configured one)."),
 ) -> None:
     """Validate rules/*.toml; exits non-zero with file:line for each error."""
+    from replywatch.rules import check_rules, load_rules
+
     folder = directory or runtime(ctx).rules_dir()
     errors = check_rules(folder)
     for line in errors:
@@ -79,10 +79,15 @@ def demo(
     seed: int = typer.Option(7, help="Random seed of the sample data."),
 ) -> None:
     """Build a sample dealership (Maildir, SMS CSV, config), run the pipeline on SQLite, show contact."""
+    from replywatch.cli.summary import print_summary
     from replywatch.clock import now
+    from replywatch.config import load_settings
     from replywatch.demo import write_sample_dealership
     from replywatch.digest.render import write_preview
     from replywatch.digest.scope import latest_complete_week
+    from replywatch.pipeline import Pipeline
+    from replywatch.rules import default_rules_dir, load_rules
+    from replywatch.sources.factory import build_source
     from replywatch.store.db import open_database
 
     began = time.monotonic()

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.clock import now as clock_now
@@ -111,6 +110,8 @@ def forget(session: Session, sources: Iterable[str]) -> None:
 
 
 def _ensure_row(session: Session, source: str) -> None:
+    from sqlalchemy.dialects import postgresql, sqlite  # postgresql's drags in its asyncio drivers
+
     values = {"source": source, "owner": "", "acquired_at": _NEVER, "expires_at": _NEVER}
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":

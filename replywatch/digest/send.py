@@ -10,15 +10,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.config import Settings, SmtpConfig
 from replywatch.digest.build import build_digest
-from replywatch.digest.render import CHART_CID, Rendered, render
 from replywatch.digest.runs import Busy, claim, mark_failed, mark_sent
 from replywatch.digest.scope import Scope
 from replywatch.errors import ConfigError, ReplywatchError
+
+if TYPE_CHECKING:
+    from replywatch.digest.render import Rendered
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class Outcome:
 def compose(
     sessions: sessionmaker[Session], settings: Settings, scope: Scope, week: date, now: datetime
 ) -> EmailMessage:
+    from replywatch.digest.render import render  # Jinja loads when a digest is due, not with the daemon
+
     with sessions() as session:
         digest = build_digest(session, scope, week, now, settings.digest.baseline_weeks)
     sender = settings.digest.smtp.sender
@@ -72,6 +77,8 @@ def deliver(
 def digest_message(
     rendered: Rendered, sender: str, recipients: Sequence[str], scope: str, week: date, now: datetime
 ) -> EmailMessage:
+    from replywatch.digest.render import CHART_CID
+
     for address in (sender, *recipients):
         if re.search(r"[\r\n]", address) or "@" not in address:
             raise ConfigError(f"digest: {address!r} is not a mail address")
