@@ -6,6 +6,8 @@ candidate leads for every message come from a few indexed queries.
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +34,10 @@ from replywatch.prepare import Prepared
 from replywatch.store import repo
 from replywatch.store.models import LeadIdentity, Match, Message, MessageKey
 
+log = logging.getLogger(__name__)
+# A Twilio message SID (SM…, MM… for MMS): unique across every account, so the same text from two sources.
+_TWILIO_SID = re.compile(r"(?:SM|MM)[0-9a-f]{32}")
+
 
 class BatchStore:
     """Writes prepared items; `affected_leads` gathers the leads whose contact state must be recomputed."""
@@ -50,10 +56,13 @@ class BatchStore:
         self.matching = Matching(policy or load_policy(None), open_days, directory, now)
         self.affected_leads: set[int] = set()
         self.stored = 0  # messages this store inserted; one another writer stored first is skipped
+        self.elsewhere = 0  # texts skipped as another source's (the same Twilio SID)
 
     def store(self, batch: list[Prepared]) -> int:
         """Store the items; returns how many new leads they carried. An item already stored (another
         poller got there first) is skipped silently, with its keys, leads and match."""
+        if batch:
+            batch = self._not_held_elsewhere(batch)
         if not batch:
             return 0
         inserted = self._insert_messages(batch)
@@ -67,6 +76,19 @@ class BatchStore:
         self._match([(p, q, i) for p, q, i in zip(batch, queries, ids, strict=True) if q is not None])
         self.stored += len(batch)
         return new_leads
+
+    def _not_held_elsewhere(self, batch: list[Prepared]) -> list[Prepared]:
+        """Texts by Twilio message SID that another source stored already are skipped: the account's API
+        log and an export of it (console CSV) overlap, and a text stored twice would count twice. Other
+        ids (a generic export's row numbers, mail) are the source's own and are never compared."""
+        source = batch[0].message["source"]
+        sids = [p.message["external_id"] for p in batch if _TWILIO_SID.fullmatch(p.message["external_id"])]
+        held = repo.texts_held_elsewhere(self.session, source, sids) if sids else set()
+        if not held:
+            return batch
+        log.info("%s: %d texts already stored by another source, skipped", source, len(held))
+        self.elsewhere += len(held)
+        return [p for p in batch if p.message["external_id"] not in held]
 
     def finish(self) -> None:
         refresh_contacts(self.session, self.directory, self.affected_leads)

@@ -48,6 +48,7 @@ class PollResult:
     quarantined: int = 0
     leads: int = 0
     updated: int = 0  # stored texts whose delivery status changed
+    elsewhere: int = 0  # texts another source had stored already (the same Twilio SID)
     errors: list[str] = field(default_factory=list)
 
 
@@ -108,7 +109,7 @@ class Pipeline:
         cursors = _latest_cursors(batch)
         result.seen += len(batch)
         try:
-            leads, stored, updated = self._commit(
+            leads, stored, updated, elsewhere = self._commit(
                 source, directory, prepared, bad, changes, cursors, isolate=False
             )
         except (OperationalError, InterfaceError):
@@ -116,12 +117,13 @@ class Pipeline:
         except Exception:
             # An item that passed preparation failed in the store: redo the batch one item at a time.
             log.warning("%s: a batch failed to store; storing its items one by one", source, exc_info=True)
-            leads, stored, updated = self._commit(
+            leads, stored, updated, elsewhere = self._commit(
                 source, directory, prepared, bad, changes, cursors, isolate=True
             )
         result.leads += leads
         result.stored += stored
         result.updated += updated
+        result.elsewhere += elsewhere
         result.quarantined += len(bad)
         result.errors.extend(f"{item.position}: {reason}" for item, reason in bad)
 
@@ -135,9 +137,10 @@ class Pipeline:
         cursors: dict[str, str],
         *,
         isolate: bool,
-    ) -> tuple[int, int, int]:
+    ) -> tuple[int, int, int, int]:
         """One transaction: the items, the changed statuses, the quarantined ones, the cursor. Isolated: a
-        savepoint per item. Returns (new leads, messages stored, statuses updated)."""
+        savepoint per item. Returns (new leads, messages stored, statuses updated, texts another source
+        had stored)."""
         with batch_transaction(self.sessions) as session:
             store = BatchStore(
                 session,
@@ -170,7 +173,7 @@ class Pipeline:
             repo.insert_new_rows(session, _table(Quarantine), rows, ("source", "external_id"))
             for key, value in cursors.items():
                 repo.save_cursor(session, source, key, value, self.now())
-        return leads, store.stored, len(changed)
+        return leads, store.stored, len(changed), store.elsewhere
 
     def _source_store(self, source: str) -> str | None:
         configured = [s for s in self.settings.sources if s.name == source]

@@ -73,6 +73,8 @@ def _poll_all(rt: Runtime, only: str | None, show_progress: bool, since: date | 
         line = f"{cfg.name}: {result.stored} new items, {result.leads} new leads"
         if result.updated:
             line += f", {result.updated} statuses updated"
+        if result.elsewhere:
+            line += f", {result.elsewhere} already stored from another source"
         if result.quarantined:
             line += f", [yellow]{result.quarantined} quarantined[/yellow] (see `replywatch status`)"
         console.print(line)

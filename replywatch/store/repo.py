@@ -108,6 +108,25 @@ def known_statuses(
     return known, statuses
 
 
+def texts_held_elsewhere(session: Session, source: str, ids: Sequence[str]) -> set[str]:
+    """Which of these texts another source has stored already (the Twilio API and a console export of the
+    same account, say), by id. Looked up under each known source name, so that the unique (source,
+    external_id) index serves it: the names come from the cursors and states every source writes."""
+    if not ids:
+        return set()
+    names = select(SourceCursor.source).union(select(SourceState.source))
+    others = sorted(set(session.scalars(names)) - {source})
+    if not others:
+        return set()
+    found: set[str] = set()
+    for part in chunks(sorted(set(ids))):
+        stmt = select(Message.external_id).where(
+            Message.source.in_(others), Message.external_id.in_(part), Message.channel == "sms"
+        )
+        found.update(session.scalars(stmt))
+    return found
+
+
 def update_statuses(session: Session, source: str, statuses: Mapping[str, str]) -> list[int]:
     """Set the delivery status of the source's messages (external id → status) where it differs; only
     that column. Returns the ids of the messages changed: one statement per distinct status, and a

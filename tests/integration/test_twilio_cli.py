@@ -6,12 +6,17 @@ import csv
 import io
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from clirun import replywatch
 from fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, running
 from mailbuild import DANA_PHONE, Maildir, at, lead_mail
+from sqlalchemy import select
+
+from replywatch.store.db import open_database
+from replywatch.store.models import Message
 
 EVA = "+15125550134"
 
@@ -27,7 +32,10 @@ def cli(*args: str, cwd: Path, token: str) -> subprocess.CompletedProcess[str]:
     return replywatch(*args, cwd=cwd, env=env, scrub=("REPLYWATCH_", "TWILIO_"))
 
 
-def dealership(root: Path, db_url: str, fake: FakeTwilio) -> None:
+def dealership(root: Path, db_url: str, fake: FakeTwilio, export: str | None = None) -> None:
+    """The inbox and the Twilio account; `export`: also a console CSV export of the account (source
+    "history", listed before the API)."""
+    history = f'\n[[sources]]\nname = "history"\ntype = "sms-csv"\npath = "{export}"\n' if export else ""
     Maildir(root / "mail").add(lead_mail("P1", "Eva", "Ruiz", None, "(512) 555-0134", at(5, 15)), at(5, 15))
     (root / "replywatch.toml").write_text(
         f"""
@@ -48,6 +56,7 @@ name = "inbox"
 type = "maildir"
 path = "mail"
 
+{history}
 [[sources]]
 name = "texts"
 type = "twilio"
@@ -93,3 +102,48 @@ def test_poll_status_and_export_with_twilio(tmp_path: Path, db_url: str, fake: F
     assert "texts: 0 new items, 0 new leads, 1 statuses updated" in again.stdout, again.stdout
     exported = cli("contacts", "export", cwd=tmp_path, token=AUTH_TOKEN)
     assert next(csv.DictReader(io.StringIO(exported.stdout)))["first_touch_at"] == ""
+
+
+def console_export(path: Path, rows: list[tuple[str, datetime, str, str, str, str]]) -> None:
+    """(sid, sent, from, to, body, direction) rows as the console's "Export CSV" writes them."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["Sid", "SentDate", "From", "To", "Body", "Direction", "Status"])
+        for sid, sent, sender, to, body, direction in rows:
+            status = "received" if direction == "inbound" else "delivered"
+            writer.writerow([sid, f"{sent:%Y-%m-%d %H:%M:%S}", sender, to, body, direction, status])
+
+
+def test_a_text_in_the_api_and_in_a_console_export_is_stored_once(
+    tmp_path: Path, db_url: str, fake: FakeTwilio
+) -> None:
+    # Given our two texts to Eva in the Twilio account, and a console export for history that holds an
+    # older text of ours and, again, the first of the two (same SID)
+    older, first, second = at(5, 15, 5), at(5, 15, 10), at(5, 15, 20)
+    sid_1 = fake.add(first, DANA_PHONE, EVA, "Hi Eva, Dana here", direction="outbound-api")
+    sid_2 = fake.add(second, DANA_PHONE, EVA, "Any questions about the CR-V?", direction="outbound-api")
+    history_only = "SM" + "f" * 32
+    console_export(
+        tmp_path / "export.csv",
+        [
+            (sid_1, first, DANA_PHONE, EVA, "Hi Eva, Dana here", "outbound-api"),
+            (history_only, older, DANA_PHONE, EVA, "Hi Eva, Dana from Main Street Honda", "outbound-api"),
+        ],
+    )
+    dealership(tmp_path, db_url, fake, export="export.csv")
+    # When the dealer polls once (the export first)
+    polled = cli("poll", "--once", cwd=tmp_path, token=AUTH_TOKEN)
+    assert polled.returncode == 0, polled.stderr
+    # Then the API source stores only the text the export did not hold, and says why it skipped one
+    assert "history: 2 new items" in polled.stdout, polled.stdout
+    assert "texts: 1 new items, 0 new leads, 1 already stored from another source" in polled.stdout
+    # And each of the three texts is stored once, and the lead's first touch is the older one
+    _, sessions = open_database(db_url)
+    with sessions() as session:
+        stored = session.scalars(select(Message.external_id).where(Message.channel == "sms")).all()
+    assert sorted(stored) == sorted([history_only, sid_1, sid_2])
+    exported = cli("contacts", "export", cwd=tmp_path, token=AUTH_TOKEN)
+    assert next(csv.DictReader(io.StringIO(exported.stdout)))["first_touch_at"] == "2026-11-05T15:05:00Z"
+    # When polled again, nothing is new from either source
+    again = cli("poll", "--once", cwd=tmp_path, token=AUTH_TOKEN)
+    assert "history: 0 new items" in again.stdout and "texts: 0 new items" in again.stdout, again.stdout
