@@ -45,10 +45,12 @@ def leads_import(
     leads explain are matched again with the rules folder's matching policy, as a poll matches them."""
     from replywatch.leads import import_leads
     from replywatch.match.policy import load_policy
+    from replywatch.store.db import batch_transaction
 
     rt = runtime(ctx)
     records = [r for f in files for r in _read_lead_file(f)]
-    with rt.sessions() as session, session.begin():
+    # Matched again like a poll's batch, and in turn with the daemons' batches: each sees the other's rows.
+    with batch_transaction(rt.sessions) as session:
         new, known = import_leads(session, rt.settings, records, now(), load_policy(rt.rules_dir()))
     console.print(f"imported {new} new leads" + (f" ({known} already known)" if known else ""))
 

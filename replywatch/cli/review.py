@@ -143,8 +143,10 @@ def _reviewer(rt: Runtime, who: str) -> Iterator[Reviewer]:
     from replywatch.match.link import Matching
     from replywatch.match.policy import load_policy
     from replywatch.review import Reviewer
+    from replywatch.store.db import batch_transaction
 
-    with rt.sessions() as session, session.begin():
+    # A decision re-matches and recomputes contact: in turn with the daemons' batches, like one of them.
+    with batch_transaction(rt.sessions) as session:
         directory = Directory(session, rt.settings)
         matching = Matching(
             load_policy(rt.rules_dir()), rt.settings.matching.lead_open_days, directory, now()
