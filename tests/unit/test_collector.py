@@ -65,7 +65,7 @@ def test_concurrent_batches_share_the_pause() -> None:
 
 
 def test_set_aside_objects_come_back_on_release() -> None:
-    kept = [[] for _ in range(100)]
+    kept: list[list[int]] = [[] for _ in range(100)]
     collector.set_aside()
     try:
         assert gc.get_freeze_count() >= len(kept)
