@@ -238,19 +238,27 @@ def texts_to_numbers(
     """Customer number → (sent_at, lead) of our texts to it that were matched to a lead."""
     found: dict[str, list[tuple[datetime, int]]] = {}
     for part in chunks(sorted(numbers)):
-        # The match status is tested here, not in SQL: SQLite without statistics would otherwise walk
-        # every matched message through the status index (seconds per batch once there are many).
-        stmt = (
-            select(MessageKey.value, Message.sent_at, Match.lead_id, Match.status)
-            .join(Message, Message.id == MessageKey.message_id)
-            .join(Match, Match.message_id == MessageKey.message_id)
-            .where(MessageKey.role == "to", MessageKey.value.in_(part))
-            .where(Message.direction == "outbound", Message.channel == "sms")
-            .where(Message.sent_at.between(start, end))
+        # Two index-led steps, not one join: given the join, PostgreSQL would hash every match of the table
+        # (a scan per batch that grows with the store), and SQLite without statistics would walk every
+        # matched message through the status index. The status is tested here, not in SQL, for the latter.
+        numbers_of: dict[int, list[str]] = {}
+        keyed = select(MessageKey.message_id, MessageKey.value).where(
+            MessageKey.role == "to", MessageKey.value.in_(part)
         )
-        for number, sent_at, lead_id, status in session.execute(stmt):
-            if lead_id is not None and status == "matched":
-                found.setdefault(number, []).append((sent_at, lead_id))
+        for message_id, number in session.execute(keyed):
+            numbers_of.setdefault(message_id, []).append(number)
+        for ids in chunks(sorted(numbers_of)):
+            stmt = (
+                select(Message.id, Message.sent_at, Match.lead_id, Match.status)
+                .join(Match, Match.message_id == Message.id)
+                .where(Message.id.in_(ids), Match.message_id.in_(ids))
+                .where(Message.direction == "outbound", Message.channel == "sms")
+                .where(Message.sent_at.between(start, end))
+            )
+            for message_id, sent_at, lead_id, status in session.execute(stmt):
+                if lead_id is not None and status == "matched":
+                    for number in numbers_of[message_id]:
+                        found.setdefault(number, []).append((sent_at, lead_id))
     return found
 
 
