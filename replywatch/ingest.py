@@ -32,7 +32,7 @@ from replywatch.match.types import MatchQuery
 from replywatch.parse.types import OUTBOUND
 from replywatch.prepare import Prepared
 from replywatch.store import repo
-from replywatch.store.models import LeadIdentity, Match, Message, MessageKey
+from replywatch.store.models import KEY_LENGTH, LeadIdentity, Match, Message, MessageKey
 
 log = logging.getLogger(__name__)
 # A Twilio message SID (SM…, MM… for MMS): unique across every account, so the same text from two sources.
@@ -115,7 +115,7 @@ class BatchStore:
 
     def _insert_keys(self, batch: list[Prepared], queries: list[MatchQuery | None], ids: list[int]) -> None:
         rows = [
-            {"message_id": message_id, "role": role, "value": value[:500]}
+            {"message_id": message_id, "role": role, "value": value[:KEY_LENGTH]}
             for p, q, message_id in zip(batch, queries, ids, strict=True)
             for role, values in (q.keys if q else p.keys).items()
             for value in dict.fromkeys(values)

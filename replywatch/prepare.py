@@ -27,8 +27,11 @@ from replywatch.parse.sms import parse_sms_row
 from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, INBOUND, OUTBOUND, LeadRecord, ParsedEmail
 from replywatch.rules import BODY_LIMIT, RuleSet
 from replywatch.sources.base import RawItem
+from replywatch.store.models import KEY_LENGTH, MESSAGE_TEXT_LENGTHS
 
 SNIPPET_CHARS = 1000
+# Never clipped: an item's identity (a clipped id could collide with another); sources keep theirs short.
+_IDENTIFYING = frozenset({"source", "external_id"})
 CONSENT_KINDS = ("opt_out", "opt_in")
 UNPARSABLE = "unparsable"
 # "Re:" in English and the prefixes other mail clients write (Spanish, German, Nordic, Italian…).
@@ -130,7 +133,7 @@ class Preparer:
             "reply_to": _emails(a.address for a in mail.reply_to),
             "to": _emails(a.address for a in mail.to),
             "cc": _emails(a.address for a in mail.cc),
-            "ref": list(dict.fromkeys(mail.in_reply_to + mail.references)),
+            "ref": _refs(mail.in_reply_to + mail.references),
         }
         outbound = item.in_sent_folder or bool(ours)
         found = self._email_context(found, outbound, keys["to"] + keys["cc"])
@@ -143,7 +146,7 @@ class Preparer:
             sent_at=mail.date or item.fallback_date or self.now,
             sender=sender,
             sender_name=(mail.sender.name or None) if mail.sender else None,
-            subject=mail.subject[:1000],
+            subject=mail.subject,
             header_message_id=mail.message_id,
             is_reply=bool(mail.in_reply_to or mail.references or _REPLY_PREFIX.match(mail.subject)),
             snippet=_snippet(reply, bounced),
@@ -187,7 +190,7 @@ class Preparer:
             direction=OUTBOUND if outbound else INBOUND,
             verdict=verdict,
             sent_at=sms.sent_at,
-            sender=sender or sms.sender[:320],
+            sender=sender or sms.sender,
             sender_name=None,
             subject=None,
             header_message_id=None,
@@ -230,16 +233,29 @@ def _emails(addresses: Any) -> list[str]:
 
 
 def _columns(item: RawItem, *, verdict: Classification, **values: Any) -> dict[str, Any]:
-    """Every column of a message row, so that a batch inserts with one statement."""
+    """Every column of a message row, so that a batch inserts with one statement. A text longer than its
+    column is clipped here, the same on every backend: PostgreSQL's typed inserts would clip it, SQLite
+    would keep it whole, and what is matched in memory must equal what is read back."""
     row = {"status": None, **values}
     row.update(
         source=item.source,
         external_id=item.external_id,
-        position=item.position[:1000],
+        position=item.position,
         kind=verdict.kind,
         rule=verdict.rule,
     )
+    for column, length in MESSAGE_TEXT_LENGTHS.items():
+        if column in _IDENTIFYING:
+            continue
+        value = row.get(column)
+        if isinstance(value, str) and len(value) > length:
+            row[column] = value[:length]
     return row
+
+
+def _refs(message_ids: list[str]) -> list[str]:
+    """The message-ids a mail refers to, each as long as a key holds (as its message's own id is kept)."""
+    return list(dict.fromkeys(ref[:KEY_LENGTH] for ref in message_ids))
 
 
 def _adf_records(mail: ParsedEmail, fallback_id: str) -> list[LeadRecord]:

@@ -13,6 +13,8 @@ from replywatch.parse.sms import csv_dialect
 from replywatch.parse.types import CHANNEL_SMS
 from replywatch.sources.base import RawItem, dump_cursor, load_cursor
 
+MAX_ID = 300  # longer ids are kept as their digest (the store's column holds 500)
+
 
 class SmsCsvSource:
     """Rows are yielded with their dialect; a replaced file (new header/first row) is read from the top.
@@ -45,6 +47,8 @@ class SmsCsvSource:
             row = dict(zip(header, values, strict=False))
             row["__dialect__"] = dialect
             sid = (row.get("id") or row.get("Sid") or "").strip() or f"line-{reader.line_num}"
+            if len(sid) > MAX_ID:  # an id the store could not hold whole: its digest, stable across imports
+                sid = f"sha256:{hashlib.sha256(sid.encode()).hexdigest()}"
             yield RawItem(
                 source=self.name,
                 external_id=sid,

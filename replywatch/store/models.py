@@ -50,6 +50,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+KEY_LENGTH = 500  # a message key's value (an address, a number, a message-id it refers to)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
@@ -184,7 +187,7 @@ class MessageKey(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(12))
-    value: Mapped[str] = mapped_column(String(500))
+    value: Mapped[str] = mapped_column(String(KEY_LENGTH))
 
 
 class Match(Base):
@@ -296,3 +299,11 @@ class DigestBaseline(Base):
     first_week: Mapped[date] = mapped_column(Date)
     last_week: Mapped[date] = mapped_column(Date)
     pinned_at: Mapped[datetime]
+
+
+# Each bounded text column of a message and its length: what ingest clips a message's values to.
+MESSAGE_TEXT_LENGTHS: dict[str, int] = {
+    column.name: column.type.length
+    for column in Message.__table__.columns
+    if isinstance(column.type, String) and column.type.length
+}
