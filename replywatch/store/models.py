@@ -301,9 +301,16 @@ class DigestBaseline(Base):
     pinned_at: Mapped[datetime]
 
 
-# Each bounded text column of a message and its length: what ingest clips a message's values to.
-MESSAGE_TEXT_LENGTHS: dict[str, int] = {
-    column.name: column.type.length
-    for column in Message.__table__.columns
-    if isinstance(column.type, String) and column.type.length
-}
+def text_lengths(table: Any) -> dict[str, int]:
+    """Each bounded text column of a table and its length: what ingest clips values to, so that both
+    backends keep the same text (PostgreSQL refuses or clips an overlong one, SQLite keeps it whole)."""
+    return {
+        column.name: column.type.length
+        for column in table.columns
+        if isinstance(column.type, String) and column.type.length
+    }
+
+
+MESSAGE_TEXT_LENGTHS = text_lengths(Message.__table__)
+LEAD_TEXT_LENGTHS = text_lengths(Lead.__table__)
+IDENTITY_LENGTH = text_lengths(LeadIdentity.__table__)["value"]

@@ -89,3 +89,22 @@ def test_an_sms_export_id_too_long_for_the_store_is_kept_as_its_digest(tmp_path:
     with sessions() as session:
         stored = session.scalars(select(Message.external_id)).all()
     assert stored == ["sha256:" + hashlib.sha256(long_id.encode()).hexdigest()]
+
+
+def test_a_lead_with_oversized_names_and_car_is_stored_clipped(tmp_path: Path, db_url: str) -> None:
+    # Given an ADF lead whose surname and model run past their columns (a CRM pasting notes into them)
+    surname, model = "Ruiz" + "z" * 246, "CR-V " + "EX-L " * 90
+    notice = lead_mail("P7", "Eva", surname, "eva@example.com", None, at(5, 15)).replace(
+        b"<model>CR-V</model>", f"<model>{model}</model>".encode()
+    )
+    Maildir(tmp_path / "mail").add(notice, at(5, 15))
+    cfg = settings(tmp_path, db_url, inbox="maildir:mail")
+    _, sessions = open_database(db_url)
+    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    # When polled
+    result = pipeline.poll(build_source(cfg.sources[0]))
+    # Then the lead is stored, not quarantined, its long texts clipped to their columns on both backends
+    assert (result.leads, result.quarantined) == (1, 0), result.errors
+    with sessions() as session:
+        lead = session.scalars(select(Lead)).one()
+    assert (lead.last_name, lead.full_name, len(lead.vehicle or "")) == (surname[:200], f"Eva {surname}", 400)
