@@ -108,3 +108,34 @@ def test_a_lead_with_oversized_names_and_car_is_stored_clipped(tmp_path: Path, d
     with sessions() as session:
         lead = session.scalars(select(Lead)).one()
     assert (lead.last_name, lead.full_name, len(lead.vehicle or "")) == (surname[:200], f"Eva {surname}", 400)
+
+
+def test_a_lead_the_store_refuses_is_quarantined_alone_and_the_batch_goes_on(
+    tmp_path: Path, pg_db_url: str
+) -> None:
+    """PostgreSQL refuses a lead id longer than its column (an id is never clipped: it would collide): the
+    batch fails in the store, is stored again one item at a time under the batch lock, and only that
+    notice is quarantined, with the database's reason; the others and the cursor are kept."""
+    # Given a good lead, a notice whose lead id runs past its column, and the good lead's reply
+    box = Maildir(tmp_path / "mail")
+    box.add(lead_mail("P1", "Eva", "Ruiz", "eva@example.com", None, at(5, 15)), at(5, 15))
+    box.add(lead_mail("Q" * 250, "Gil", "Sosa", "gil@example.com", None, at(5, 15, 30)), at(5, 15, 30))
+    box.add(
+        mail("eva@example.com", DANA, "CR-V", "Is it still there?", at(5, 16), "<r1@example.com>"), at(5, 16)
+    )
+    cfg = settings(tmp_path, pg_db_url, inbox="maildir:mail")
+    _, sessions = open_database(pg_db_url)
+    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    # When polled, and polled again
+    first = pipeline.poll(build_source(cfg.sources[0]))
+    again = pipeline.poll(build_source(cfg.sources[0]))
+    # Then only the refused notice is quarantined, with the reason, once; the rest is stored and matched
+    assert (first.stored, first.leads, first.quarantined) == (2, 1, 1), first.errors
+    assert "value too long" in first.errors[0]
+    assert (again.stored, again.quarantined) == (0, 0)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Quarantine)) == 1
+        reply = session.scalars(select(Message).where(Message.subject == "CR-V")).one()
+        match = session.scalars(select(Match).where(Match.message_id == reply.id)).one()
+        lead = session.get(Lead, match.lead_id) if match.lead_id else None
+        assert (match.status, lead.external_id if lead else None) == ("matched", "P1")
