@@ -22,7 +22,14 @@ from replywatch.match.normalize import loose_email, normalize_email, normalize_p
 from replywatch.match.policy import MatchPolicy, load_policy
 from replywatch.parse.types import LeadRecord
 from replywatch.store import repo
-from replywatch.store.models import IDENTITY_LENGTH, LEAD_TEXT_LENGTHS, Lead, LeadIdentity, LeadNameKey
+from replywatch.store.models import (
+    IDENTITY_LENGTH,
+    LEAD_TEXT_LENGTHS,
+    Lead,
+    LeadIdentity,
+    LeadNameKey,
+    clip_texts,
+)
 
 _REMATCH_SLACK_DAYS = 1
 _LOCK_CHUNK = 1000
@@ -84,6 +91,13 @@ def _new_lead(directory: Directory, given: LeadInput, default_store: str | None)
         raise ValueError(f"lead {record.external_id}: no received time")
     if received.tzinfo is None:
         received = received.replace(tzinfo=store.zone) if store else as_utc(received)
+    full_name = record.full_name or " ".join(n for n in (record.first_name, record.last_name) if n) or None
+    texts = {
+        "first_name": record.first_name,
+        "last_name": record.last_name,
+        "full_name": full_name,
+        "vehicle": record.vehicle,
+    }
     lead = Lead(
         source=record.source,
         external_id=record.external_id,
@@ -91,14 +105,8 @@ def _new_lead(directory: Directory, given: LeadInput, default_store: str | None)
         store_id=store.id if store else None,
         associate_id=directory.associate_names.get(record.associate.casefold()) if record.associate else None,
         received_at=as_utc(received),
-        first_name=_fit("first_name", record.first_name),
-        last_name=_fit("last_name", record.last_name),
-        full_name=_fit(
-            "full_name",
-            record.full_name or " ".join(n for n in (record.first_name, record.last_name) if n) or None,
-        ),
-        vehicle=_fit("vehicle", record.vehicle),
         origin_message_id=given.origin_message_id,
+        **clip_texts(texts, LEAD_TEXT_LENGTHS),
     )
     region = store.region if store else "US"
     emails = {e for e in map(normalize_email, record.emails) if e}
@@ -107,12 +115,6 @@ def _new_lead(directory: Directory, given: LeadInput, default_store: str | None)
     # An address longer than an identity holds is no address anyone writes from: not kept, not clipped.
     lead.identities = [LeadIdentity(kind=k, value=v) for k, v in sorted(values) if len(v) <= IDENTITY_LENGTH]
     return lead
-
-
-def _fit(column: str, value: str | None) -> str | None:
-    """A lead's text clipped to its column, the same on both backends."""
-    length = LEAD_TEXT_LENGTHS[column]
-    return value[:length] if value and len(value) > length else value
 
 
 def _add_name_keys(session: Session, leads: Iterable[Lead]) -> None:

@@ -27,11 +27,9 @@ from replywatch.parse.sms import parse_sms_row
 from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, INBOUND, OUTBOUND, LeadRecord, ParsedEmail
 from replywatch.rules import BODY_LIMIT, RuleSet
 from replywatch.sources.base import RawItem
-from replywatch.store.models import KEY_LENGTH, MESSAGE_TEXT_LENGTHS
+from replywatch.store.models import KEY_LENGTH, MESSAGE_TEXT_LENGTHS, clip_texts
 
 SNIPPET_CHARS = 1000
-# Never clipped: an item's identity (a clipped id could collide with another); sources keep theirs short.
-_IDENTIFYING = frozenset({"source", "external_id"})
 CONSENT_KINDS = ("opt_out", "opt_in")
 UNPARSABLE = "unparsable"
 # "Re:" in English and the prefixes other mail clients write (Spanish, German, Nordic, Italian…).
@@ -244,13 +242,7 @@ def _columns(item: RawItem, *, verdict: Classification, **values: Any) -> dict[s
         kind=verdict.kind,
         rule=verdict.rule,
     )
-    for column, length in MESSAGE_TEXT_LENGTHS.items():
-        if column in _IDENTIFYING:
-            continue
-        value = row.get(column)
-        if isinstance(value, str) and len(value) > length:
-            row[column] = value[:length]
-    return row
+    return clip_texts(row, MESSAGE_TEXT_LENGTHS)
 
 
 def _refs(message_ids: list[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -301,14 +302,30 @@ class DigestBaseline(Base):
     pinned_at: Mapped[datetime]
 
 
+# Never clipped: an item's identity (source, id). A clipped id could collide with another's, so sources
+# keep their ids short (IMAP and SMS CSV store a long one as its digest).
+_IDENTITY_COLUMNS = frozenset({"source", "external_id"})
+
+
 def text_lengths(table: Any) -> dict[str, int]:
-    """Each bounded text column of a table and its length: what ingest clips values to, so that both
-    backends keep the same text (PostgreSQL refuses or clips an overlong one, SQLite keeps it whole)."""
+    """Each bounded text column of a table but its identity, and its length: what ingest clips values to,
+    so that both backends keep the same text (PostgreSQL refuses or clips an overlong one, SQLite keeps
+    it whole)."""
     return {
         column.name: column.type.length
         for column in table.columns
-        if isinstance(column.type, String) and column.type.length
+        if isinstance(column.type, String) and column.type.length and column.name not in _IDENTITY_COLUMNS
     }
+
+
+def clip_texts(values: dict[str, Any], lengths: Mapping[str, int]) -> dict[str, Any]:
+    """`values` (column → value) with each text longer than its column cut to its length; changed in
+    place and returned."""
+    for column, length in lengths.items():
+        value = values.get(column)
+        if isinstance(value, str) and len(value) > length:
+            values[column] = value[:length]
+    return values
 
 
 MESSAGE_TEXT_LENGTHS = text_lengths(Message.__table__)
