@@ -30,6 +30,7 @@ from replywatch.store.models import (
     LeadNameKey,
     clip_texts,
 )
+from replywatch.store.repo import CONTACT_COLUMNS
 
 _REMATCH_SLACK_DAYS = 1
 _LOCK_CHUNK = 1000
@@ -164,7 +165,7 @@ def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[
     for lead in repo.lead_contact_rows(session, ids):
         rows = facts.get(lead.id, [])
         state = contact_state(lead.received_at, map(_fact, rows), directory.hours(lead.store_id))
-        values = {column: getattr(state, column) for column in _CONTACT_COLUMNS}
+        values = {column: getattr(state, column) for column in CONTACT_COLUMNS}
         associate_id = lead.associate_id
         if associate_id is None:
             associate_id = _first_toucher(rows, state.first_touch_at)
@@ -176,23 +177,10 @@ def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[
     stmt = (
         update(Lead)
         .where(Lead.id == bindparam("b_id"))
-        .values({column: bindparam(f"b_{column}") for column in (*_CONTACT_COLUMNS, "associate_id")})
+        .values({column: bindparam(f"b_{column}") for column in (*CONTACT_COLUMNS, "associate_id")})
     )
     session.connection().execute(stmt, updates)
     _expire_loaded(session, {row["b_id"] for row in updates})
-
-
-_CONTACT_COLUMNS = (
-    "first_touch_at",
-    "contact_at",
-    "contact_channel",
-    "contact_message_id",
-    "time_to_contact_s",
-    "time_to_contact_business_s",
-    "first_response_s",
-    "first_response_business_s",
-    "opted_out_at",
-)
 
 
 def _expire_loaded(session: Session, ids: set[int]) -> None:
@@ -200,19 +188,19 @@ def _expire_loaded(session: Session, ids: set[int]) -> None:
     for lead_id in ids:
         obj = session.identity_map.get(session.identity_key(Lead, lead_id))
         if obj is not None:
-            session.expire(obj, [*_CONTACT_COLUMNS, "associate_id"])
+            session.expire(obj, [*CONTACT_COLUMNS, "associate_id"])
 
 
 def _lock_leads(session: Session, ids: list[int]) -> None:
     """On PostgreSQL, lock the leads' rows (in id order, so two writers cannot deadlock on them) before
     reading their messages: a writer that matched a message to one of them meanwhile has committed by then,
-    and its match is read. Without it two sources storing messages of one lead at once could each write
-    the contact state of their own snapshot, and the last one would lose the other's touch. SQLite
-    serialises writers already."""
+    and its match is read. Without it two writers storing messages of one lead at once could each write
+    the contact state of their own snapshot, and the last one would lose the other's touch. Writers in a
+    store.db.batch_transaction take turns already; this guards any that do not. SQLite serialises
+    writers itself."""
     if not ids or session.get_bind().dialect.name != "postgresql":
         return
-    for start in range(0, len(ids), _LOCK_CHUNK):
-        chunk = ids[start : start + _LOCK_CHUNK]
+    for chunk in repo.chunks(ids, _LOCK_CHUNK):
         session.execute(select(Lead.id).where(Lead.id.in_(chunk)).order_by(Lead.id).with_for_update())
 
 

@@ -288,26 +288,27 @@ def existing_lead_keys(session: Session, keys: Sequence[tuple[str, str]]) -> set
     return found
 
 
+# The contact state refresh_contacts recomputes and writes: ContactState's fields, the leads' columns.
+CONTACT_COLUMNS = (
+    "first_touch_at",
+    "contact_at",
+    "contact_channel",
+    "contact_message_id",
+    "time_to_contact_s",
+    "time_to_contact_business_s",
+    "first_response_s",
+    "first_response_business_s",
+    "opted_out_at",
+)
+
+
 def lead_contact_rows(session: Session, ids: Sequence[int]) -> list[Any]:
     """Rows (id, received_at, store_id, associate_id and the contact columns) of these leads, by Core."""
-    columns = (
-        Lead.id,
-        Lead.received_at,
-        Lead.store_id,
-        Lead.associate_id,
-        Lead.first_touch_at,
-        Lead.contact_at,
-        Lead.contact_channel,
-        Lead.contact_message_id,
-        Lead.time_to_contact_s,
-        Lead.time_to_contact_business_s,
-        Lead.first_response_s,
-        Lead.first_response_business_s,
-        Lead.opted_out_at,
-    )
+    columns = [Lead.id, Lead.received_at, Lead.store_id, Lead.associate_id]
+    columns += [getattr(Lead, column) for column in CONTACT_COLUMNS]
     found: list[Any] = []
-    for i in range(0, len(ids), _CHUNK):
-        found.extend(session.execute(select(*columns).where(Lead.id.in_(ids[i : i + _CHUNK]))))
+    for part in chunks(ids):
+        found.extend(session.execute(select(*columns).where(Lead.id.in_(part))))
     return found
 
 
