@@ -1,12 +1,13 @@
 """Housekeeping the daemon does between polls: matching again what a writer outside the pipeline hid.
 
 The pipeline stores batches, of every source and daemon, one after another (store.db.batch_transaction),
-each seeing what the ones before it committed. A writer that does not take that turn (`leads import` while
-a daemon stores the lead's reply, on PostgreSQL) can still look for the other's rows before they were
-committed: the reply or the touch then stays unmatched. Whenever new leads or messages have been stored
-since the last sweep, the messages stored in the last RECENT that are still unmatched or in review, that a
-person has not decided and that are not noise, are matched again (in time order, so a touch found again
-explains the replies after it), and the contact state of the leads they move is recomputed.
+each seeing what the ones before it committed; `leads import` and review decisions take the same turn, and
+so does this sweep when it writes. A writer that does not (an older replywatch during an upgrade, a script
+writing to the store) can still look for the other's rows before they were committed: the reply or the
+touch then stays unmatched. Whenever new leads or messages have been stored since the last sweep, the
+messages stored in the last RECENT that are still unmatched or in review, that a person has not decided
+and that are not noise, are matched again (in time order, so a touch found again explains the replies
+after it), and the contact state of the leads they move is recomputed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from replywatch.match.link import Matching, rematch
 from replywatch.match.policy import MatchPolicy
 from replywatch.match.score import REVIEW_STATUS, UNMATCHED
 from replywatch.parse.types import NOISE_KINDS
+from replywatch.store.db import batch_transaction
 from replywatch.store.models import Lead, Match, Message
 
 log = logging.getLogger(__name__)
@@ -36,13 +38,14 @@ def sweep_recent(
     sessions: sessionmaker[Session], settings: Settings, policy: MatchPolicy, now: datetime, seen: Seen
 ) -> Seen:
     """Re-match the recent undecided messages if anything was stored since `seen`; the new watermark."""
-    with sessions() as session, session.begin():
+    with sessions() as session:
         newest = (
             session.scalar(select(func.max(Lead.id))) or 0,
             session.scalar(select(func.max(Message.id))) or 0,
         )
-        if newest[0] <= seen[0] and newest[1] <= seen[1]:
-            return seen
+    if newest[0] <= seen[0] and newest[1] <= seen[1]:
+        return seen
+    with batch_transaction(sessions) as session:  # the write lock only when there is something to look at
         ids = list(
             session.scalars(
                 select(Match.message_id)
