@@ -6,7 +6,6 @@ import csv
 import io
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from clirun import replywatch
 from fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, running
 from mailbuild import DANA_PHONE, Maildir, at, lead_mail
 from sqlalchemy import select
+from twilio_export import row, write_export
 
 from replywatch.store.db import open_database
 from replywatch.store.models import Message
@@ -104,16 +104,6 @@ def test_poll_status_and_export_with_twilio(tmp_path: Path, db_url: str, fake: F
     assert next(csv.DictReader(io.StringIO(exported.stdout)))["first_touch_at"] == ""
 
 
-def console_export(path: Path, rows: list[tuple[str, datetime, str, str, str, str]]) -> None:
-    """(sid, sent, from, to, body, direction) rows as the console's "Export CSV" writes them."""
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["Sid", "SentDate", "From", "To", "Body", "Direction", "Status"])
-        for sid, sent, sender, to, body, direction in rows:
-            status = "received" if direction == "inbound" else "delivered"
-            writer.writerow([sid, f"{sent:%Y-%m-%d %H:%M:%S}", sender, to, body, direction, status])
-
-
 def test_a_text_in_the_api_and_in_a_console_export_is_stored_once(
     tmp_path: Path, db_url: str, fake: FakeTwilio
 ) -> None:
@@ -122,12 +112,12 @@ def test_a_text_in_the_api_and_in_a_console_export_is_stored_once(
     older, first, second = at(5, 15, 5), at(5, 15, 10), at(5, 15, 20)
     sid_1 = fake.add(first, DANA_PHONE, EVA, "Hi Eva, Dana here", direction="outbound-api")
     sid_2 = fake.add(second, DANA_PHONE, EVA, "Any questions about the CR-V?", direction="outbound-api")
-    history_only = "SM" + "f" * 32
-    console_export(
+    history_only, greeting = "SM" + "f" * 32, "Hi Eva, Dana from Main Street Honda"
+    write_export(
         tmp_path / "export.csv",
         [
-            (sid_1, first, DANA_PHONE, EVA, "Hi Eva, Dana here", "outbound-api"),
-            (history_only, older, DANA_PHONE, EVA, "Hi Eva, Dana from Main Street Honda", "outbound-api"),
+            row(sid_1, first, DANA_PHONE, EVA, "Hi Eva, Dana here", "outbound-api", "delivered"),
+            row(history_only, older, DANA_PHONE, EVA, greeting, "outbound-api", "delivered"),
         ],
     )
     dealership(tmp_path, db_url, fake, export="export.csv")

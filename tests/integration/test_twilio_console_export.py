@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
-from datetime import datetime
 from pathlib import Path
 
 from mailbuild import DANA_PHONE, Maildir, at, lead_mail, settings
 from sqlalchemy import func, select
+from twilio_export import row, write_export
 
 from replywatch.config import Settings
 from replywatch.export import contact_rows, write_csv
@@ -18,32 +17,7 @@ from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Message
 
-# The console's "Export CSV" of the messaging logs: its columns in its order, newest message first.
-HEADER = (
-    "From,To,Body,Status,SentDate,ApiVersion,NumSegments,ErrorCode,AccountSid,Sid,Direction,Price,PriceUnit"
-)
-ACCOUNT = "AC" + "5e" * 16
 EVA, GIL = "+15125550134", "+15125550177"
-
-
-def row(sid: int, when: datetime, sender: str, to: str, body: str, direction: str, status: str) -> list[str]:
-    """One row of the console export, every column filled as the console fills it."""
-    sent, error = when.strftime("%Y-%m-%d %H:%M:%S"), "30003" if status == "failed" else ""
-    return [
-        sender,
-        to,
-        body,
-        status,
-        sent,
-        "2010-04-01",
-        "1",
-        error,
-        ACCOUNT,
-        f"SM{sid:032x}",
-        direction,
-        "-0.0079",
-        "USD",
-    ]
 
 
 MONDAY = [
@@ -56,15 +30,6 @@ TUESDAY = [
     row(5, at(6, 9), GIL, DANA_PHONE, "is it still for sale?", "inbound", "received"),
     row(6, at(6, 9, 5), DANA_PHONE, GIL, "It is! Come by?", "outbound-reply", "delivered"),
 ]
-
-
-def write_export(path: Path, rows: list[list[str]], windows: bool = False) -> None:
-    """Newest first as the console writes it; `windows`: saved again by a spreadsheet (BOM, CRLF)."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n" if windows else "\n")
-    writer.writerow(HEADER.split(","))
-    writer.writerows(sorted(rows, key=lambda r: r[4], reverse=True))
-    path.write_text(("\ufeff" if windows else "") + out.getvalue(), encoding="utf-8", newline="")
 
 
 def dealership(tmp: Path, db_url: str) -> Settings:
