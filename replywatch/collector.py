@@ -2,10 +2,11 @@
 
 A batch allocates tens of thousands of short-lived objects (rows, queries, candidates); reference counting
 frees them, but each allocation burst also triggers collections that traverse every tracked object for
-cycles that are not there. Paused for the batch, the collector runs once after it (the cycles a batch
-leaves, if any, are collected then); what lives on (the source's listing, the directory, caches) is frozen
-so that full collections do not scan it again and again. Both are process-wide: concurrent polls (the
-daemon's sources) share one pause count, and the collector comes back when the last batch ends.
+cycles that are not there. Paused for the batch, the collector is back on after it (the cycles a batch
+leaves, if any, go with its next automatic collection); what lives on (the source's listing, the
+directory, caches) is frozen so that full collections do not scan it again and again. Both are
+process-wide: concurrent polls (the daemon's sources) share one pause count, and the collector comes back
+when the last batch ends.
 """
 
 from __future__ import annotations
