@@ -35,6 +35,9 @@ _INTRO = re.compile(
     r"([^\W\d_][\w'’]*(?:[ -][^\W\d_][\w'’]*){0,3})",
     re.IGNORECASE,
 )
+# What every _INTRO match holds, in lower case ("i[tm' ]" for it's, its, it is, im, i'm, i am). Only for an
+# ASCII text: IGNORECASE also matches some non-ASCII letters to ASCII ones ("ı", "İ", "ſ", the Kelvin sign).
+_INTRO_HINT = re.compile(r"i[tm' ]|this is|my name is|soy|me llamo|habla|le escribe")
 _HERE = re.compile(r"\b([A-Z][^\W\d_]+(?: [A-Z][^\W\d_]+){0,2}) here\b")
 _SIGN_OFF = re.compile(
     r"^\s*(thanks|thank you|thx|best|best regards|regards|cheers|sincerely|respectfully|gracias|saludos"
@@ -56,6 +59,7 @@ _PHONE_TEXT = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?
 # What every _PHONE_TEXT match holds (two runs of 3 digits apart by at most ")" and a separator): a text
 # without it names no number, and the slower scan is skipped.
 _PHONE_HINT = re.compile(r"\d{3}[\s.)-]{0,2}\d{3}")
+_VEHICLE_WORD = re.compile(r"[a-z0-9]+")
 _VEHICLE_STOP = frozenset(
     _words(
         "new used certified the and for honda toyota ford chevrolet chevy nissan hyundai kia subaru "
@@ -99,13 +103,13 @@ def build_query(facts: MessageFacts, keys: Mapping[str, Sequence[str]], who: Who
     new = new_text(facts.text or "")
     names = _names(facts, keys, new) if inbound else greeting_names(new)
     region = who.region(facts.store_id or next(iter(stores), None))
-    derived = {
-        "loose": _loose(keys, ("from", "reply_to") if inbound else ("to", "cc")),
-        "text_phone": _text_phones(new, region, keys, who) if inbound else [],
-        "name": sorted({k for n in names for k in _message_keys(n)}),
-    }
+    derived = (
+        ("loose", _loose(keys, ("from", "reply_to") if inbound else ("to", "cc"))),
+        ("text_phone", _text_phones(new, region, keys, who) if inbound else []),
+        ("name", sorted({k for n in names for k in _message_keys(n)}) if names else []),
+    )
     merged = {role: list(values) for role, values in keys.items()}
-    for role, values in derived.items():
+    for role, values in derived:
         if values or role in merged:  # a role neither has would be dropped below anyway
             merged[role] = sorted(set(merged.get(role, ())) | set(values))
     words = vehicle_words(f"{facts.subject or ''} {facts.text or ''}") if inbound else frozenset()
@@ -134,10 +138,17 @@ def new_text(text: str) -> str:
 
 def text_names(text: str) -> list[PersonName]:
     """Names a customer gives in the text: "this is Rob Jones", "soy María", "Rob here", a signature."""
-    found = [_intro_name(m.group(1), "text") for m in _INTRO.finditer(text)]
-    found += [_intro_name(m.group(1), "text") for m in _HERE.finditer(text)]
+    found = [_intro_name(m.group(1), "text") for m in _INTRO.finditer(text)] if _may_introduce(text) else []
+    if " here" in text:  # what every _HERE match holds; the scan costs more than the test
+        found += [_intro_name(m.group(1), "text") for m in _HERE.finditer(text)]
     found += [_intro_name(line, "signature") for line in signature_lines(text)]
     return [n for n in found if n is not None]
+
+
+def _may_introduce(text: str) -> bool:
+    """False only when no _INTRO match is possible: an ASCII text without any of its words. A case-blind
+    scan for the words alone would cost as much as the scan itself."""
+    return not text.isascii() or _INTRO_HINT.search(text.lower()) is not None
 
 
 def greeting_names(text: str) -> list[PersonName]:
@@ -148,13 +159,16 @@ def greeting_names(text: str) -> list[PersonName]:
 
 def signature_lines(text: str) -> list[str]:
     """The line after a sign-off ("Thanks,", "Saludos,"): where people put their name."""
-    lines = [line.strip() for line in text.splitlines()]
+    lines = text.splitlines()
+    if len(lines) < 2:  # no line after any
+        return []
+    lines = [line.strip() for line in lines]
     return [nxt for line, nxt in pairwise(lines) if _SIGN_OFF.match(line) and nxt]
 
 
 def vehicle_words(text: str) -> frozenset[str]:
     """Folded words, hyphens dropped inside them ("CR-V" → "crv"), for comparing with a lead's car."""
-    return frozenset(re.findall(r"[a-z0-9]+", fold(text).replace("-", "")))
+    return frozenset(_VEHICLE_WORD.findall(fold(text).replace("-", "")))
 
 
 def vehicle_named(lead_vehicle: str | None, message_words: frozenset[str]) -> bool:
@@ -162,10 +176,15 @@ def vehicle_named(lead_vehicle: str | None, message_words: frozenset[str]) -> bo
     (digits too, from four on: "(stock 48213)" in the lead's vehicle, as ADF's <stock> gives it)."""
     if not lead_vehicle or not message_words:
         return False
+    return not _vehicle_marks(lead_vehicle).isdisjoint(message_words)
+
+
+@lru_cache(maxsize=65536)
+def _vehicle_marks(lead_vehicle: str) -> frozenset[str]:
+    """The words of a lead's vehicle that name it (vehicle_named), remembered: a lead meets many messages."""
     car, _, stock = lead_vehicle.partition(STOCK_MARK)
     wanted = {w for w in vehicle_words(car) if len(w) > 2 and not w.isdigit()} - _VEHICLE_STOP
-    wanted |= {w for w in vehicle_words(stock.rstrip(")")) if len(w) >= 4}
-    return bool(wanted & message_words)
+    return frozenset(wanted | {w for w in vehicle_words(stock.rstrip(")")) if len(w) >= 4})
 
 
 def _names(facts: MessageFacts, keys: Mapping[str, Sequence[str]], new: str) -> list[PersonName]:
@@ -191,8 +210,9 @@ def _intro_name(text: str, source: str) -> PersonName | None:
 
 
 def _loose(keys: Mapping[str, Sequence[str]], roles: Iterable[str]) -> list[str]:
-    values = {v for role in roles for v in keys.get(role, ()) if "@" in v}
-    return sorted({lv for v in values if (lv := loose_email(v)) and lv != v})
+    return sorted(
+        {lv for role in roles for v in keys.get(role, ()) if "@" in v and (lv := loose_email(v)) != v}
+    )
 
 
 def _text_phones(text: str, region: str, keys: Mapping[str, Sequence[str]], who: Who) -> list[str]:
