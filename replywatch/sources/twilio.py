@@ -167,40 +167,56 @@ def _pages(messages: MessageList, page_size: int, query: Mapping[str, str]) -> I
 
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
+_MONTHS = {name: (number, f"{number:02d}") for number, name in enumerate(_MONTH_NAMES, 1)}
 
 
 def _rfc2822(text: Any) -> datetime | None:
     """A date as Twilio writes it (`Thu, 01 Oct 2026 13:00:00 +0000`), aware UTC; None when absent."""
+    found = _instant(text)
+    return found[0] if found else None
+
+
+def _instant(text: Any) -> tuple[datetime, str] | None:
+    """A date as Twilio writes it, aware UTC, with its ISO form (what the payload keeps); None when absent."""
     if not text or not isinstance(text, str):
         return None
     # `Thu, 01 Oct 2026 13:00:00 +0000`: read by position, which is ten times faster than parsing.
     month = _MONTHS.get(text[8:11])
     if month and len(text) == 31 and text.endswith(" +0000") and text[4] == " " and text[19] == ":":
+        if text[22] == ":":
+            # As the ISO form it names: fromisoformat takes ASCII digits only, read as int() reads them.
+            iso = f"{text[12:16]}-{month[1]}-{text[5:7]}T{text[17:25]}+00:00"
+            try:
+                return datetime.fromisoformat(iso), iso
+            except ValueError:
+                pass
         try:
             hour, minute, second = int(text[17:19]), int(text[20:22]), int(text[23:25])
-            return datetime(int(text[12:16]), month, int(text[5:7]), hour, minute, second, tzinfo=UTC)
+            when = datetime(int(text[12:16]), month[0], int(text[5:7]), hour, minute, second, tzinfo=UTC)
+            return when, when.isoformat()
         except ValueError:
             pass
     try:
-        return parsedate_to_datetime(text).astimezone(UTC)
+        when = parsedate_to_datetime(text).astimezone(UTC)
     except (TypeError, ValueError, IndexError):
         return None
+    return when, when.isoformat()
 
 
 def _record(message: Mapping[str, Any]) -> _Record | None:
     """The API record as the payload `parse_sms_row` reads; None while it is queued, scheduled or canceled."""
     sid, status = message.get("sid"), message.get("status") or ""
-    sent_at = _rfc2822(message.get("date_sent"))
-    if sent_at is None and status in _NEVER_SENT:
-        sent_at = _rfc2822(message.get("date_created"))
-    if sent_at is None or not sid:
+    sent = _instant(message.get("date_sent"))
+    if sent is None and status in _NEVER_SENT:
+        sent = _instant(message.get("date_created"))
+    if sent is None or not sid:
         return None  # not sent yet: a later poll sees it with its date_sent
+    sent_at, sent_iso = sent
     error_code = message.get("error_code")
     payload = {
         "__dialect__": TWILIO_API,
         "sid": sid,
-        "date_sent": sent_at.isoformat(),
+        "date_sent": sent_iso,
         "from": message.get("from") or "",
         "to": message.get("to") or "",
         "body": message.get("body") or "",
