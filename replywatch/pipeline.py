@@ -33,7 +33,7 @@ from replywatch.prepare import Prepared, Preparer
 from replywatch.rules import RuleSet
 from replywatch.sources.base import RawItem, Source
 from replywatch.store import repo
-from replywatch.store.db import batch_transaction
+from replywatch.store.db import GrowingTables, batch_transaction
 from replywatch.store.models import Quarantine
 
 log = logging.getLogger(__name__)
@@ -73,11 +73,13 @@ class Pipeline:
         with self.sessions() as session, session.begin():
             directory = Directory(session, self.settings)
             cursors = repo.cursors(session, source.name)
+        growing = GrowingTables(self.sessions)
         try:
             for batch in _batches(source.items(cursors), BATCH_SIZE):
                 with collector.paused():
                     self._store_batch(source.name, directory, batch, result)
                 collector.set_aside()
+                growing.grown(result.stored)
                 if progress:
                     progress(result)
         except SourceError as exc:
