@@ -52,10 +52,14 @@ def is_phone(value: str) -> bool:
     return value.startswith("+")
 
 
-def _address_roles(direction: str) -> list[tuple[str, str]]:
-    if direction == INBOUND:
-        return [("reply_to", "reply_to"), ("from", "from")]
-    return [("to", "recipient"), ("cc", "recipient")]
+_INBOUND_ROLES = (("reply_to", "reply_to"), ("from", "from"))
+_OUTBOUND_ROLES = (("to", "recipient"), ("cc", "recipient"))
+# The roles whose values are looked up as lead identities.
+_IDENTITY_ROLES = frozenset({"from", "reply_to", "to", "cc", "loose", "text_phone"})
+
+
+def _address_roles(direction: str) -> tuple[tuple[str, str], ...]:
+    return _INBOUND_ROLES if direction == INBOUND else _OUTBOUND_ROLES
 
 
 @dataclass
@@ -78,9 +82,11 @@ class CandidateIndex:
         refs: set[str] = set()
         phones: set[str] = set()
         for q in queries:
-            refs.update(q.keys.get("ref", ()))
-            for role in ("from", "reply_to", "to", "cc", "loose", "text_phone"):
-                values.update(q.keys.get(role, ()))
+            for role, keyed in q.keys.items():  # a message has few of the roles
+                if role in _IDENTITY_ROLES:
+                    values.update(keyed)
+                elif role == "ref":
+                    refs.update(keyed)
             if q.channel == CHANNEL_SMS and q.direction == INBOUND:
                 phones.update(q.keys.get("from", ()))
         notes = notes if notes is not None else TouchNotes()
@@ -108,29 +114,38 @@ class CandidateIndex:
         found: dict[int, Candidate] = {}
 
         def add(lead: LeadRef, reason: str) -> None:
-            found.setdefault(lead.lead_id, Candidate(lead)).reasons.add(reason)
+            candidate = found.get(lead.lead_id)
+            if candidate is None:
+                candidate = found[lead.lead_id] = Candidate(lead)
+            candidate.reasons.add(reason)
 
         for ref in query.keys.get("ref", ()):
             if ref in self.by_header:
                 add(self.by_header[ref], "thread")
         self._identities(query, add)
-        window = timedelta(days=open_days)
-        if query.direction == INBOUND:
+        window = _days(open_days)
+        if query.direction == INBOUND and query.names:
             self._names(query, add, window)
         open_ = [
             c
             for c in found.values()
             if c.lead.received_at - EARLY_SLACK <= query.sent_at <= c.lead.received_at + window
         ]
-        for c in open_:
-            self._corroborate(c, query)
+        if open_:
+            texts = query.channel == CHANNEL_SMS and query.direction == INBOUND
+            texted = self._last_texted(query) if texts else None
+            for c in open_:
+                self._corroborate(c, query, texted)
         return open_
 
     def _identities(self, query: MatchQuery, add: _Add) -> None:
         for role, prefix in _address_roles(query.direction):
             for value in query.keys.get(role, ()):
-                for _, lead in self.by_identity.get(value, ()):
-                    add(lead, f"{prefix}_{'phone' if is_phone(value) else 'email'}")
+                leads = self.by_identity.get(value)
+                if leads:
+                    reason = f"{prefix}_{'phone' if is_phone(value) else 'email'}"
+                    for _, lead in leads:
+                        add(lead, reason)
         for value in query.keys.get("loose", ()):
             for kind, lead in self.by_identity.get(value, ()):
                 if kind in ("email", "loose"):
@@ -151,32 +166,45 @@ class CandidateIndex:
                     for reason in _name_reasons(query.names, lead) & _PRIMARY_NAMES:
                         add(lead, reason)
 
-    def _corroborate(self, c: Candidate, query: MatchQuery) -> None:
+    def _corroborate(self, c: Candidate, query: MatchQuery, texted: int | None) -> None:
+        """`texted`: the lead we last texted at the number the text came from (_last_texted)."""
         lead = c.lead
-        c.reasons |= _name_reasons(query.names, lead)  # for our own message: whom it greets
+        names = query.names
+        if names:
+            c.reasons |= _name_reasons(names, lead)  # for our own message: whom it greets
         if query.direction == INBOUND:
             if vehicle_named(lead.vehicle, query.words):
                 c.reasons.add("vehicle")
-            if query.associates & {lead.associate_id, *self.notes.by.get(lead.lead_id, ())}:
+            if query.associates and self._by_associate(lead, query.associates):
                 c.reasons.add("associate")
-            if _PRIMARY_NAMES & _name_reasons(tuple(n for n in query.names if n.source == "text"), lead):
+            if names and _PRIMARY_NAMES & _name_reasons(tuple(n for n in names if n.source == "text"), lead):
                 c.reasons.add("intro")  # they introduced themselves: people do when writing from elsewhere
             if lead.store_id is not None and lead.store_id in query.stores:
                 c.reasons.add("store")
-            if query.channel == CHANNEL_SMS and self._last_texted(query) == lead.lead_id:
+            if query.channel == CHANNEL_SMS and texted == lead.lead_id:
                 c.reasons.add("last_texted")
-        touched = min(
-            (t for t in (self.notes.first.get(lead.lead_id), lead.first_touch_at) if t), default=None
-        )
+        noted, first = self.notes.first.get(lead.lead_id), lead.first_touch_at
+        touched = min(noted, first) if noted and first else noted or first
         c.touched_before = touched is not None and touched <= query.sent_at
         if c.touched_before and touched and query.direction == INBOUND and query.sent_at - touched <= RECENT:
             c.reasons.add("recent_touch")
+
+    def _by_associate(self, lead: LeadRef, associates: frozenset[int]) -> bool:
+        """The lead's associate, or one who wrote to it in this unit of work, is among `associates`."""
+        return lead.associate_id in associates or not associates.isdisjoint(
+            self.notes.by.get(lead.lead_id, ())
+        )
 
     def _last_texted(self, query: MatchQuery) -> int | None:
         numbers = query.keys.get("from", ())
         sent = [t for n in numbers for t in (*self.texts.get(n, ()), *self.notes.texts.get(n, ()))]
         before = [t for t in sent if t[0] <= query.sent_at]
         return max(before)[1] if before else None
+
+
+@lru_cache(maxsize=64)
+def _days(days: int) -> timedelta:
+    return timedelta(days=days)
 
 
 def name_keys(
