@@ -53,9 +53,21 @@ class MatchPolicy:
     margin: float = 0.05
     weights: dict[str, float] = field(default_factory=dict)
     boosts: dict[str, float] = field(default_factory=dict)
+    # strength by the reasons in the order a set yields them: with two strongest reasons of equal weight,
+    # the first one counts, and the boosts are summed in that order.
+    _strengths: dict[tuple[str, ...], float] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def strength(self, reasons: set[str]) -> float:
         """The score before the cap at 1: two strong candidates still compare within the margin."""
+        ordered = tuple(reasons)
+        known = self._strengths.get(ordered)
+        if known is None:
+            known = self._strengths[ordered] = self._strength(ordered)
+        return known
+
+    def _strength(self, reasons: tuple[str, ...]) -> float:
         if not reasons:
             return 0.0
         strongest = max(reasons, key=lambda r: self.weights.get(r, 0.0))

@@ -61,6 +61,12 @@ def decide(
     Among one person's leads: the one the thread names, else the latest touched before the message.
     Our own message (`ours`) never waits for review over a rival: it follows up the latest lead."""
     scored = [c for c in candidates if _scored(c, policy) > 0]
+    if len(scored) == 1:  # what _ranked gives for one, in half the time: no rival, no family
+        return _alone(scored[0], policy)
+    return _ranked(scored, sent_at, policy, ours)
+
+
+def _ranked(scored: list[Candidate], sent_at: datetime, policy: MatchPolicy, ours: bool) -> Decision:
     ranked = sorted(scored, key=lambda c: (c.strength, *_recency(c, sent_at)), reverse=True)
     if not ranked or ranked[0].score < policy.review:
         return Decision(UNMATCHED, None, ranked[0].score if ranked else 0.0, _explain(ranked))
@@ -72,6 +78,13 @@ def decide(
     status = MATCHED if top.score >= policy.auto else REVIEW_STATUS
     ordered = [chosen, *(c for c in ranked if c is not chosen)]
     return Decision(status, chosen.lead_id, chosen.score, _explain(ordered), chosen.lead)
+
+
+def _alone(top: Candidate, policy: MatchPolicy) -> Decision:
+    if top.score < policy.review:
+        return Decision(UNMATCHED, None, top.score, _explain([top]))
+    status = MATCHED if top.score >= policy.auto else REVIEW_STATUS
+    return Decision(status, top.lead_id, top.score, _explain([top]), top.lead)
 
 
 def one_shopper(a: Candidate, b: Candidate) -> bool:

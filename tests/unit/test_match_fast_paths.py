@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from hypothesis import given, settings
@@ -9,6 +10,9 @@ from hypothesis import strategies as st
 
 from replywatch.match.evidence import _HERE, _INTRO, _SIGN_OFF, _intro_name, text_names
 from replywatch.match.names import PersonName
+from replywatch.match.policy import REASONS, MatchPolicy, load_policy
+from replywatch.match.score import Candidate, _alone, _ranked, _scored
+from replywatch.match.types import LeadRef
 
 # Pieces that make the scans match (in any case, and with the non-ASCII letters IGNORECASE folds to
 # ASCII ones) or nearly match.
@@ -79,3 +83,48 @@ def test_text_names_still_reads_introductions_signatures_and_non_ascii_ones() ->
     assert [n.first for n in text_names("Thanks,\nMaria Lopez")] == ["maria"]
     # "ı" (dotless i) is "i" to the case-insensitive scan: such a text is always scanned
     assert [n.first for n in text_names("thıs is Rob")] == ["rob"]
+
+
+SENT = datetime(2026, 11, 10, 15, tzinfo=UTC)
+REASON_SETS = st.sets(st.sampled_from(REASONS), max_size=6)
+# Few weights, so that the strongest reason is often tied.
+WEIGHTS = st.dictionaries(st.sampled_from(REASONS), st.sampled_from((0.0, 0.6, 0.9, 0.95)))
+BOOSTS = st.dictionaries(st.sampled_from(REASONS), st.sampled_from((0.0, 0.02, 0.05, 0.07, 0.1)))
+
+
+def _strength_of(policy: MatchPolicy, reasons: set[str]) -> float:
+    """MatchPolicy.strength as it reads the set each time, remembering nothing."""
+    if not reasons:
+        return 0.0
+    strongest = max(reasons, key=lambda r: policy.weights.get(r, 0.0))
+    base = policy.weights.get(strongest, 0.0)
+    if base <= 0.0:
+        return 0.0
+    return round(base + sum(policy.boosts.get(r, 0.0) for r in reasons if r != strongest), 4)
+
+
+@settings(max_examples=500)
+@given(WEIGHTS, BOOSTS, st.lists(st.lists(st.sampled_from(REASONS), max_size=6), max_size=8))
+def test_a_remembered_strength_is_the_one_reading_the_set_gives(
+    weights: dict[str, float], boosts: dict[str, float], orders: list[list[str]]
+) -> None:
+    # Given one policy and sets of reasons built in many orders (ties between strongest reasons included)
+    policy = MatchPolicy(weights=weights, boosts=boosts)
+    for order in orders * 2:
+        reasons = set(order)
+        # Then each strength, remembered or not, is what reading that set gives
+        assert policy.strength(reasons) == _strength_of(policy, reasons)
+
+
+@settings(max_examples=500)
+@given(REASON_SETS, st.integers(-20, 20), st.booleans(), st.booleans())
+def test_a_lone_candidate_is_decided_as_ranking_one_would(
+    reasons: set[str], days: int, touched: bool, ours: bool
+) -> None:
+    # Given one candidate that scores, of any reasons, received before or after the message
+    policy = load_policy(None)
+    ref = LeadRef(7, SENT + timedelta(days=days), 1, 1, "Ana", "Diaz", None, None)
+    lone = Candidate(ref, set(reasons), touched_before=touched)
+    if _scored(lone, policy) > 0:
+        # Then the short way decides as ranking a list of one does
+        assert _alone(lone, policy) == _ranked([lone], SENT, policy, ours)
