@@ -235,11 +235,11 @@ def _leads_by_name(
     session: Session, queries: list[MatchQuery], window: timedelta, start: datetime, end: datetime
 ) -> dict[str, list[LeadRef]]:
     """Leads under the names' keys as written, then under the slips of the names no open lead bears."""
-    exact = {key for q in queries for name in q.names for key in exact_keys_to_find_leads(name)}
+    # A name without a surname (a greeting, "this is Maria") has no keys.
+    named = [(q.sent_at, name) for q in queries for name in q.names if name.last]
+    exact = {key for _, name in named for key in exact_keys_to_find_leads(name)}
     found = repo.leads_by_name_keys(session, exact, start, end)
-    slipped = {
-        key for q in queries for n in q.names for key in name_keys(found, n, q.sent_at, window)
-    } - exact
+    slipped = {key for at, name in named for key in name_keys(found, name, at, window)} - exact
     if slipped:
         found.update(repo.leads_by_name_keys(session, slipped, start, end))
     return found

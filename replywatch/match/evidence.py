@@ -106,7 +106,7 @@ def build_query(facts: MessageFacts, keys: Mapping[str, Sequence[str]], who: Who
     derived = (
         ("loose", _loose(keys, ("from", "reply_to") if inbound else ("to", "cc"))),
         ("text_phone", _text_phones(new, region, keys, who) if inbound else []),
-        ("name", sorted({k for n in names for k in _message_keys(n)}) if names else []),
+        ("name", sorted({k for n in names if n.last for k in _message_keys(n)}) if names else []),
     )
     merged = {role: list(values) for role, values in keys.items()}
     for role, values in derived:
@@ -154,7 +154,13 @@ def _may_introduce(text: str) -> bool:
 def greeting_names(text: str) -> list[PersonName]:
     """Whom our own message greets ("Hi José,"): which of a household's leads we are writing to."""
     found = _GREETING.match(text)
-    return [PersonName(fold(found.group(1)), (), "greeting")] if found else []
+    return [_greeted(fold(found.group(1)))] if found else []
+
+
+@lru_cache(maxsize=4096)
+def _greeted(first: str) -> PersonName:
+    """One PersonName per greeted name: caches keyed by names then find it by identity, not field by field."""
+    return PersonName(first, (), "greeting")
 
 
 def signature_lines(text: str) -> list[str]:

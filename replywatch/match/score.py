@@ -61,6 +61,8 @@ def decide(
     Among one person's leads: the one the thread names, else the latest touched before the message.
     Our own message (`ours`) never waits for review over a rival: it follows up the latest lead."""
     scored = [c for c in candidates if _scored(c, policy) > 0]
+    if not scored:
+        return Decision(UNMATCHED, None, 0.0, [])
     if len(scored) == 1:  # what _ranked gives for one, in half the time: no rival, no family
         return _alone(scored[0], policy)
     return _ranked(scored, sent_at, policy, ours)
