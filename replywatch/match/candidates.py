@@ -80,27 +80,30 @@ class CandidateIndex:
         queries = list(queries)
         values: set[str] = set()
         refs: set[str] = set()
-        phones: set[str] = set()
         for q in queries:
             for role, keyed in q.keys.items():  # a message has few of the roles
                 if role in _IDENTITY_ROLES:
                     values.update(keyed)
                 elif role == "ref":
                     refs.update(keyed)
-            if q.channel == CHANNEL_SMS and q.direction == INBOUND:
-                phones.update(q.keys.get("from", ()))
         notes = notes if notes is not None else TouchNotes()
         if not queries:
             return cls({}, {}, notes=notes)
         start = min(q.sent_at for q in queries) - timedelta(days=open_days)
         end = max(q.sent_at for q in queries) + EARLY_SLACK
-        return cls(
-            repo.leads_by_identity_values(session, values),
-            repo.thread_leads(session, refs),
-            _leads_by_name(session, queries, timedelta(days=open_days), start, end),
-            repo.texts_to_numbers(session, phones, start, end),
-            notes,
-        )
+        by_identity = repo.leads_by_identity_values(session, values)
+        by_header = repo.thread_leads(session, refs)
+        by_name_key = _leads_by_name(session, queries, timedelta(days=open_days), start, end)
+        # Our texts to a number only corroborate a candidate (last_texted): the numbers of texts that can
+        # have none (no lead has their number or an address of theirs, no name, no thread) are not read.
+        phones = {
+            number
+            for q in queries
+            if q.channel == CHANNEL_SMS and q.direction == INBOUND and _may_reach(q, by_identity)
+            for number in q.keys.get("from", ())
+        }
+        texts = repo.texts_to_numbers(session, phones, start, end)
+        return cls(by_identity, by_header, by_name_key, texts, notes)
 
     def note_thread(self, header_message_id: str | None, lead: LeadRef) -> None:
         if header_message_id:
@@ -200,6 +203,16 @@ class CandidateIndex:
         sent = [t for n in numbers for t in (*self.texts.get(n, ()), *self.notes.texts.get(n, ()))]
         before = [t for t in sent if t[0] <= query.sent_at]
         return max(before)[1] if before else None
+
+
+def _may_reach(query: MatchQuery, by_identity: dict[str, list[tuple[str, LeadRef]]]) -> bool:
+    """The query can have a candidate: a lead has one of its addresses or numbers, or it names someone
+    or a thread (a thread may be noted later in the batch: any reference counts)."""
+    if query.names or query.keys.get("ref"):
+        return True
+    return any(
+        v in by_identity for role, keyed in query.keys.items() if role in _IDENTITY_ROLES for v in keyed
+    )
 
 
 @lru_cache(maxsize=64)

@@ -8,11 +8,12 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from replywatch.match.candidates import CandidateIndex, _may_reach
 from replywatch.match.evidence import _HERE, _INTRO, _SIGN_OFF, _intro_name, text_names
 from replywatch.match.names import PersonName
 from replywatch.match.policy import REASONS, MatchPolicy, load_policy
 from replywatch.match.score import Candidate, _alone, _ranked, _scored
-from replywatch.match.types import LeadRef
+from replywatch.match.types import LeadRef, MatchQuery
 
 # Pieces that make the scans match (in any case, and with the non-ASCII letters IGNORECASE folds to
 # ASCII ones) or nearly match.
@@ -128,3 +129,26 @@ def test_a_lone_candidate_is_decided_as_ranking_one_would(
     if _scored(lone, policy) > 0:
         # Then the short way decides as ranking a list of one does
         assert _alone(lone, policy) == _ranked([lone], SENT, policy, ours)
+
+
+VALUES = st.sampled_from(("+15125550100", "+15125550101", "ana@example.com", "ana+x@example.com", "<m1@x>"))
+ROLES = st.sampled_from(("from", "reply_to", "to", "cc", "loose", "text_phone", "ref", "name"))
+
+
+@settings(max_examples=500)
+@given(
+    st.dictionaries(VALUES, st.sampled_from(("phone", "email", "loose")), max_size=3),
+    st.dictionaries(VALUES, st.just(True), max_size=2),
+    st.dictionaries(ROLES, st.lists(VALUES, max_size=2), max_size=4),
+    st.sampled_from(("inbound", "outbound")),
+)
+def test_a_text_that_cannot_reach_a_lead_has_no_candidate(
+    identities: dict[str, str], threads: dict[str, bool], keys: dict[str, list[str]], direction: str
+) -> None:
+    # Given leads under some addresses, numbers and thread headers, and a message with some keys
+    ref = LeadRef(7, SENT, 1, 1, "Ana", "Diaz", None, None)
+    index = CandidateIndex({v: [(kind, ref)] for v, kind in identities.items()}, dict.fromkeys(threads, ref))
+    query = MatchQuery(direction, SENT, keys, "sms")
+    # When load() would not read our texts to its number, Then it has no candidate that they could corroborate
+    if not _may_reach(query, index.by_identity):
+        assert index.candidates(query, 30) == []
