@@ -69,12 +69,9 @@ def email_view(email: ParsedEmail, reply: str | None = None) -> MessageView:
 
 def sms_view(sms: ParsedSms) -> MessageView:
     """What the rule conditions read of an SMS."""
+    body = sms.body[:BODY_LIMIT]
     return MessageView(
-        channel=CHANNEL_SMS,
-        sender=sms.sender,
-        body=sms.body[:BODY_LIMIT],
-        keyword=sms_keyword(sms.body),
-        reply=sms.body[:BODY_LIMIT],
+        channel=CHANNEL_SMS, sender=sms.sender, body=body, keyword=sms_keyword(sms.body), reply=body
     )
 
 

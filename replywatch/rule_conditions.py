@@ -12,12 +12,12 @@ from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS
 
 BODY_LIMIT = 4096  # characters of body text that body_matches reads
 _PHRASE_CHARS = 80  # reply_is compares only short replies: a keyword or a phrase, never a letter
-_KEYWORD_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: building a frozen one costs twice as much, and one is built per message
 class MessageView:
-    """What conditions read of one message; replywatch.classify builds one per message."""
+    """What conditions read of one message; replywatch.classify builds one per message. Conditions only read
+    it."""
 
     channel: str
     subject: str = ""
@@ -67,7 +67,14 @@ def condition_type(key: str, *modifiers: str) -> Callable[[Builder], Builder]:
 
 def sms_keyword(text: str) -> str:
     """An SMS body as a keyword: case-folded, inner spaces collapsed, edge punctuation dropped."""
-    return " ".join(_KEYWORD_EDGES.sub("", text).split()).casefold()
+    # The edges are what str.isalnum() refuses (regex `[\W_]`), walked over: a body has few of them, and
+    # a regex for the trailing ones would try every position of the body.
+    start, end = 0, len(text)
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum():
+        end -= 1
+    return " ".join(text[start:end].split()).casefold()
 
 
 def _regex(key: str, value: object) -> re.Pattern[str]:
