@@ -96,9 +96,16 @@ def build_query(facts: MessageFacts, keys: Mapping[str, Sequence[str]], who: Who
     """The message's query: its keys with the derived ones (loose, text_phone, name) and its evidence."""
     inbound = facts.direction == INBOUND
     roles = ("to", "cc") if inbound else ("from",)
-    found = [(v, who.associates_of(_kind(v), v)) for role in roles for v in keys.get(role, ())]
-    ours = tuple(v for v, of in found if of)
-    associates = frozenset(a for _, of in found for a in of)
+    written: list[str] = []  # ours, in the order of the keys
+    found: list[int] = []
+    for role in roles:
+        for v in keys.get(role, ()):
+            of = who.associates_of(_kind(v), v)
+            if of:
+                written.append(v)
+                found += of
+    ours = tuple(written)
+    associates = frozenset(found)
     stores = frozenset(who.associate_store[a] for a in associates if a in who.associate_store)
     new = new_text(facts.text or "")
     names = _names(facts, keys, new) if inbound else greeting_names(new)
