@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
-from replywatch.match.evidence import vehicle_named
+from replywatch.match.evidence import vehicle_named, vehicle_words
 from replywatch.match.names import PersonName, exact_keys_to_find_leads, keys_to_find_leads
 from replywatch.match.namescore import lead_names, name_reasons
 from replywatch.match.score import Candidate
@@ -176,7 +176,7 @@ class CandidateIndex:
         if names:
             c.reasons |= _name_reasons(names, lead)  # for our own message: whom it greets
         if query.direction == INBOUND:
-            if vehicle_named(lead.vehicle, query.words):
+            if lead.vehicle and vehicle_named(lead.vehicle, _vehicle_words(query.about)):
                 c.reasons.add("vehicle")
             if query.associates and self._by_associate(lead, query.associates):
                 c.reasons.add("associate")
@@ -213,6 +213,12 @@ def _may_reach(query: MatchQuery, by_identity: dict[str, list[tuple[str, LeadRef
     return any(
         v in by_identity for role, keyed in query.keys.items() if role in _IDENTITY_ROLES for v in keyed
     )
+
+
+@lru_cache(maxsize=256)
+def _vehicle_words(about: str) -> frozenset[str]:
+    """vehicle_words of a message, read only when a candidate has a car, once for all its candidates."""
+    return vehicle_words(about)
 
 
 @lru_cache(maxsize=64)

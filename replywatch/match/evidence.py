@@ -119,14 +119,14 @@ def build_query(facts: MessageFacts, keys: Mapping[str, Sequence[str]], who: Who
     for role, values in derived:
         if values or role in merged:  # a role neither has would be dropped below anyway
             merged[role] = sorted(set(merged.get(role, ())) | set(values))
-    words = vehicle_words(f"{facts.subject or ''} {facts.text or ''}") if inbound else frozenset()
+    about = f"{facts.subject or ''} {facts.text or ''}" if inbound else ""
     return MatchQuery(
         facts.direction,
         facts.sent_at,
         {role: values for role, values in merged.items() if values},
         facts.channel,
         tuple(names),
-        words,
+        about,
         associates,
         stores,
         ours,

@@ -33,7 +33,7 @@ class MatchQuery:
     keys: Mapping[str, Sequence[str]]  # from, reply_to, to, cc, ref, loose, text_phone, name
     channel: str = "email"
     names: tuple[PersonName, ...] = ()  # display name, text, signature, address readings
-    words: frozenset[str] = frozenset()  # folded words of subject and text, for the vehicle
+    about: str = ""  # subject and text of an inbound message, whose words may name the lead's car
     associates: frozenset[int] = frozenset()  # our associates it was written to (or from)
     stores: frozenset[int] = frozenset()  # their stores
     ours: tuple[str, ...] = ()  # our addresses or numbers it was written to
