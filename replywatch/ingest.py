@@ -69,7 +69,7 @@ class BatchStore:
         if len(inserted) < len(batch):
             batch = [p for p in batch if (p.message["source"], p.message["external_id"]) in inserted]
         ids = [inserted[(p.message["source"], p.message["external_id"])] for p in batch]
-        queries = [query_of(p, self.directory) if p.query is None else p.query for p in batch]
+        queries = [self._query(p) if p.message["kind"] != "lead" else None for p in batch]
         self._insert_keys(batch, queries, ids)
         new_leads = self._leads([(p, i) for p, i in zip(batch, ids, strict=True) if p.leads])
         self._mark_bouncing(batch)
@@ -92,6 +92,19 @@ class BatchStore:
 
     def finish(self) -> None:
         refresh_contacts(self.session, self.directory, self.affected_leads)
+
+    def _query(self, prepared: Prepared) -> MatchQuery:
+        m = prepared.message
+        facts = MessageFacts(
+            m["direction"],
+            m["channel"],
+            m["sent_at"],
+            m["sender_name"],
+            m["subject"],
+            m["snippet"],
+            m["store_id"],
+        )
+        return build_query(facts, prepared.keys, self.directory)
 
     def _insert_messages(self, batch: list[Prepared]) -> dict[tuple[str, str], int]:
         """(source, external id) → id of the messages inserted. A message a concurrent writer stored
@@ -189,24 +202,6 @@ class BatchStore:
                 update(Message).where(Message.id == bindparam("b_id")).values(store_id=bindparam("b_store"))
             )
             self.session.connection().execute(stmt, rows)
-
-
-def query_of(prepared: Prepared, directory: Directory) -> MatchQuery | None:
-    """The match query of a prepared item; None for a lead notice, which is not matched. Pure: it may be
-    built before the batch is stored (pipeline's read-ahead)."""
-    m = prepared.message
-    if m["kind"] == "lead":
-        return None
-    facts = MessageFacts(
-        m["direction"],
-        m["channel"],
-        m["sent_at"],
-        m["sender_name"],
-        m["subject"],
-        m["snippet"],
-        m["store_id"],
-    )
-    return build_query(facts, prepared.keys, directory)
 
 
 def _table(model: Any) -> Table:

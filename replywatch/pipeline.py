@@ -25,7 +25,7 @@ from replywatch.clock import now as clock_now
 from replywatch.config import Settings
 from replywatch.directory import Directory
 from replywatch.errors import ReplywatchError, SourceError, StoreError
-from replywatch.ingest import BatchStore, query_of
+from replywatch.ingest import BatchStore
 from replywatch.match.policy import policy_of
 from replywatch.parse.sms import sms_status
 from replywatch.parse.types import CHANNEL_SMS
@@ -38,7 +38,6 @@ from replywatch.store.models import Quarantine
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
-READ_AHEAD_LIMIT = 100_000  # items a poll prepares ahead of its batches at most (memory)
 
 
 @dataclass
@@ -75,14 +74,10 @@ class Pipeline:
             directory = Directory(session, self.settings)
             cursors = repo.cursors(session, source.name)
         growing = GrowingTables(self.sessions)
-        ahead = None
-        if hasattr(source, "read_ahead"):  # a source that waits while it reads: the Twilio API
-            ahead = ReadAhead(Preparer(directory, self.rules, self.now(), self._source_store(source.name)))
-            source.read_ahead = ahead
         try:
             for batch in _batches(source.items(cursors), BATCH_SIZE):
                 with collector.paused():
-                    self._store_batch(source.name, directory, batch, result, ahead)
+                    self._store_batch(source.name, directory, batch, result)
                 collector.set_aside()
                 growing.grown(result.stored)
                 if progress:
@@ -96,18 +91,11 @@ class Pipeline:
             raise StoreError(f"{source.name}: database error, the poll stopped: {reason}") from exc
         finally:
             collector.release()
-            if hasattr(source, "read_ahead"):
-                source.read_ahead = None
         self._record_health(source.name, result, None)
         return result
 
     def _store_batch(
-        self,
-        source: str,
-        directory: Directory,
-        batch: list[RawItem],
-        result: PollResult,
-        ahead: ReadAhead | None,
+        self, source: str, directory: Directory, batch: list[RawItem], result: PollResult
     ) -> None:
         with self.sessions() as session:
             known, statuses = repo.known_statuses(session, source, [i.external_id for i in batch])
@@ -117,11 +105,9 @@ class Pipeline:
         bad: list[tuple[RawItem, str]] = []
         for item in _new_items(batch, known):
             try:
-                prepared.append((ahead and ahead.take(item)) or preparer.prepare(item))
+                prepared.append(preparer.prepare(item))
             except Exception as exc:  # one bad item must never block the source: keep it, with why
                 bad.append((item, _reason(exc)))
-        if ahead:
-            ahead.forget(batch)  # the items the store holds already were prepared ahead in vain
         cursors = _latest_cursors(batch)
         result.seen += len(batch)
         try:
@@ -205,44 +191,6 @@ class Pipeline:
             else:
                 state.consecutive_failures = (state.consecutive_failures or 0) + 1
                 state.last_error = error
-
-
-class ReadAhead:
-    """Items prepared, and their match queries built, before their batch: a source that waits between
-    reads (the Twilio API while it prepares the next page; the listing is read whole, then sorted) hands
-    each item over as it reads it, and the wait is put to use. Pure work only: what is stored, and how,
-    is decided in the batch as always. A failure is kept and raised when the batch takes the item, so it
-    is quarantined there like any other."""
-
-    def __init__(self, preparer: Preparer, limit: int | None = None) -> None:
-        self.preparer = preparer
-        self.limit = READ_AHEAD_LIMIT if limit is None else limit
-        self.done: dict[str, tuple[RawItem, Prepared | Exception]] = {}
-
-    def __call__(self, item: RawItem) -> None:
-        if len(self.done) >= self.limit:
-            return
-        try:
-            prepared: Prepared | Exception = self.preparer.prepare(item)
-            assert isinstance(prepared, Prepared)
-            prepared.query = query_of(prepared, self.preparer.directory)
-        except Exception as exc:  # raised again when the batch takes the item
-            prepared = exc
-        self.done[item.external_id] = (item, prepared)
-
-    def take(self, item: RawItem) -> Prepared | None:
-        """The item prepared ahead (raising what preparing it raised), or None: prepare it now. An item
-        read again (listed twice) was handed over as another object: it is prepared again."""
-        found = self.done.pop(item.external_id, None)
-        if found is None or found[0] is not item:
-            return None
-        if isinstance(found[1], Exception):
-            raise found[1]
-        return found[1]
-
-    def forget(self, batch: list[RawItem]) -> None:
-        for item in batch:
-            self.done.pop(item.external_id, None)
 
 
 def _quarantine(item: RawItem, reason: str, now: datetime) -> dict[str, Any]:

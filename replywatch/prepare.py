@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.errors import MessageError
 from email.parser import BytesHeaderParser
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from replywatch.classify import Classification, classify_email, classify_sms, email_reply_text
 from replywatch.directory import Directory
@@ -28,9 +28,6 @@ from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, INBOUND, OUTBOUND
 from replywatch.rules import BODY_LIMIT, RuleSet
 from replywatch.sources.base import RawItem
 from replywatch.store.models import KEY_LENGTH, MESSAGE_TEXT_LENGTHS, clip_texts
-
-if TYPE_CHECKING:
-    from replywatch.match.types import MatchQuery
 
 SNIPPET_CHARS = 1000
 CONSENT_KINDS = ("opt_out", "opt_in")
@@ -48,7 +45,6 @@ class Prepared:
     keys: dict[str, list[str]]
     leads: list[LeadRecord] = field(default_factory=list)
     bounced: dict[str, str] = field(default_factory=dict)  # address that cannot be reached → its status
-    query: MatchQuery | None = None  # its match query, when built before the batch (ingest.query_of)
 
     @property
     def header_message_id(self) -> str | None:

@@ -43,15 +43,11 @@ _ON_ITS_WAY = frozenset({"accepted", "scheduled", "queued", "sending", "sent"})
 class _Record:
     sent_at: datetime
     sid: str
-    item: RawItem
+    payload: dict[str, str]
 
-    def waits(self, settled: datetime) -> bool:
-        """A text of ours still on its way, sent after `settled`: not yielded yet (its fate is unknown);
-        later items move the cursor at most a day past it, so the next poll reads it again."""
-        payload = self.item.payload
-        assert not isinstance(payload, bytes)
-        on_its_way = payload["direction"] != "inbound" and payload["status"] in _ON_ITS_WAY
-        return on_its_way and self.sent_at > settled
+    @property
+    def on_its_way(self) -> bool:
+        return self.payload["direction"] != "inbound" and self.payload["status"] in _ON_ITS_WAY
 
 
 class TwilioSource:
@@ -75,16 +71,27 @@ class TwilioSource:
         self.now = now
         # Set by the daemon: a wait between retries ends at once when it stops.
         self.interrupt: threading.Event | None = None
-        # Set by the pipeline: given items as they are read, while the API prepares the next page; the same
-        # items are yielded later, sorted, once the whole window is read.
-        self.read_ahead: Callable[[RawItem], None] | None = None
 
     def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]:
         since = self._since(load_cursor(cursors.get(CURSOR_KEY)))
         settled = self.now() - SETTLE
-        for record in sorted(self._read(since, settled), key=lambda r: (r.sent_at, r.sid)):
-            if not record.waits(settled):
-                yield record.item
+        marks: dict[date, tuple[str, tuple[str, str]]] = {}  # day → its ISO form and the cursor at it
+        for record in sorted(self._read(since), key=lambda r: (r.sent_at, r.sid)):
+            if record.on_its_way and record.sent_at > settled:
+                continue  # later items move the cursor at most a day past it: the next poll reads it again
+            sent_on = record.sent_at.date()
+            if sent_on not in marks:
+                day = sent_on.isoformat()
+                marks[sent_on] = day, (CURSOR_KEY, dump_cursor({"day": day}))
+            day, cursor = marks[sent_on]
+            yield RawItem(
+                source=self.name,
+                external_id=record.sid,
+                position=f"Twilio message {record.sid} ({day})",
+                payload=record.payload,
+                channel=CHANNEL_SMS,
+                cursor=cursor,
+            )
 
     def _since(self, mark: Mapping[str, Any]) -> date | None:
         try:
@@ -92,27 +99,17 @@ class TwilioSource:
         except (KeyError, ValueError):
             return self.cfg.since
 
-    def _read(self, since: date | None, settled: datetime) -> list[_Record]:
-        """Every message of the window, once each (a text between two of our numbers is listed twice).
-        While the API prepares the next page, the items read so far go to `read_ahead`, if set."""
+    def _read(self, since: date | None) -> list[_Record]:
+        """Every message of the window, once each (a text between two of our numbers is listed twice)."""
         messages = self._client().api.account.messages
         found: dict[str, _Record] = {}
-        marks: dict[date, tuple[str, tuple[str, str]]] = {}  # day → its ISO form and the cursor at it
-        waiting: list[RawItem] = []  # read, not yet handed to read_ahead
-
-        def hand_over(ready: Callable[[], bool]) -> None:
-            while waiting and self.read_ahead and not ready():
-                self.read_ahead(waiting.pop())
-
         try:
             for query in self._queries(since):
-                for page in _pages(messages, self.page_size, query, hand_over):
+                for page in _pages(messages, self.page_size, query):
                     for message in page:
-                        record = _record(message, self.name, marks)
+                        record = _record(message)
                         if record is not None:
                             found[record.sid] = record
-                            if self.read_ahead and not record.waits(settled):
-                                waiting.append(record.item)
         except (TwilioException, json.JSONDecodeError) as exc:
             raise TransientSourceError(f"unexpected answer from {self.cfg.base_url}: {exc}") from exc
         return list(found.values())
@@ -156,23 +153,16 @@ class _RecordPage(MessagePage):
         return payload
 
 
-def _pages(
-    messages: MessageList,
-    page_size: int,
-    query: Mapping[str, str],
-    meanwhile: Callable[[Callable[[], bool]], None],
-) -> Iterator[_RecordPage]:
+def _pages(messages: MessageList, page_size: int, query: Mapping[str, str]) -> Iterator[_RecordPage]:
     """The SDK's paging (its HTTP client, auth, retries, next-page links), each page's records as JSON.
     The next page is asked for while the caller reads this one: the API's time to answer is not waited
-    for in turn with ours to read (one request at a time still, each after the link it follows). Once the
-    caller has read a page, `meanwhile` may work until the next one is ready (it is given that test)."""
+    for in turn with ours to read (one request at a time still, each after the link it follows)."""
     with ThreadPoolExecutor(1, thread_name_prefix="twilio-next-page") as ahead:
         page: MessagePage | None = messages.page(page_size=page_size, **query)
         while page is not None:
             page.__class__ = _RecordPage  # records are built lazily, while iterating; next pages keep it
             following = ahead.submit(page.next_page)
             yield page
-            meanwhile(following.done)
             page = following.result()
 
 
@@ -213,11 +203,8 @@ def _instant(text: Any) -> tuple[datetime, str] | None:
     return when, when.isoformat()
 
 
-def _record(
-    message: Mapping[str, Any], source: str, marks: dict[date, tuple[str, tuple[str, str]]]
-) -> _Record | None:
-    """The API record as the item whose payload `parse_sms_row` reads, its cursor the day it was sent
-    (`marks` remembers each day's); None while it is queued, scheduled or canceled."""
+def _record(message: Mapping[str, Any]) -> _Record | None:
+    """The API record as the payload `parse_sms_row` reads; None while it is queued, scheduled or canceled."""
     sid, status = message.get("sid"), message.get("status") or ""
     sent = _instant(message.get("date_sent"))
     if sent is None and status in _NEVER_SENT:
@@ -238,17 +225,4 @@ def _record(
         "num_media": message.get("num_media") or "0",
         "error_code": "" if error_code is None else str(error_code),
     }
-    sent_on = sent_at.date()
-    if sent_on not in marks:
-        day = sent_on.isoformat()
-        marks[sent_on] = day, (CURSOR_KEY, dump_cursor({"day": day}))
-    day, cursor = marks[sent_on]
-    item = RawItem(
-        source=source,
-        external_id=sid,
-        position=f"Twilio message {sid} ({day})",
-        payload=payload,
-        channel=CHANNEL_SMS,
-        cursor=cursor,
-    )
-    return _Record(sent_at, sid, item)
+    return _Record(sent_at, sid, payload)

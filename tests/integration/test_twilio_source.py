@@ -5,10 +5,8 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, parse_target, running
@@ -17,12 +15,9 @@ from sqlalchemy import event, func, select
 
 import replywatch.pipeline as pipeline_module
 from replywatch.config import Settings, TwilioSourceConfig
-from replywatch.directory import Directory
-from replywatch.errors import ParseError, PermanentSourceError, TransientSourceError
+from replywatch.errors import PermanentSourceError, TransientSourceError
 from replywatch.export import contact_rows, write_csv
-from replywatch.parse.types import CHANNEL_SMS
-from replywatch.pipeline import Pipeline, PollResult, ReadAhead
-from replywatch.prepare import Prepared, Preparer
+from replywatch.pipeline import Pipeline, PollResult
 from replywatch.rules import default_rules_dir, load_rules
 from replywatch.sources.base import RawItem
 from replywatch.sources.factory import build_source
@@ -406,67 +401,3 @@ def test_a_queued_text_later_delivered_stays_the_touch(tmp_path: Path, db_url: s
 
 def at_z(day: int, hour: int, minute: int = 0) -> str:
     return at(day, hour, minute).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class WithoutReadAhead:
-    """The real source, as a source that hands nothing over ahead of its batches."""
-
-    def __init__(self, inner: TwilioSource) -> None:
-        self.inner, self.name = inner, inner.name
-
-    def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]:
-        return self.inner.items(cursors)
-
-
-def test_texts_prepared_while_the_api_pages_store_as_without(
-    tmp_path: Path, db_url: str, fake: FakeTwilio, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given leads answering over several days, and the export of a run that prepares nothing ahead
-    leads(tmp_path, ("P1", "Eva", EVA, at(2, 15)), ("P2", "Gil", GIL, at(3, 15)))
-    for day, customer in ((2, EVA), (3, GIL)):
-        fake.add(at(day, 15, 10), DANA_PHONE, customer, "Hi", direction="outbound-api")
-        fake.add(at(day + 1, 9), customer, DANA_PHONE, "yes please")
-    chatter(fake, days=3, per_day=3, start=at(2, 10))
-    clean = pipeline(dealership(tmp_path, f"sqlite:///{tmp_path / 'clean.db'}", fake))
-    poll_inbox(clean)
-    clean.poll(WithoutReadAhead(texts(clean, page_size=4)))
-    taken: list[object] = []
-    take = pipeline_module.ReadAhead.take
-    monkeypatch.setattr(pipeline_module.ReadAhead, "take", _counting(take, taken))
-    # When the account is polled four to a page, each page slow to come
-    p = pipeline(dealership(tmp_path, db_url, fake))
-    poll_inbox(p)
-    fake.slow(0.05, times=20)
-    p.poll(texts(p, page_size=4))
-    # Then texts were prepared while the pages came, and the store holds what the other run's does
-    assert sum(found is not None for found in taken) >= 4
-    assert export_csv(p) == export_csv(clean)
-    assert rows(p)["P2"]["contacted"] == "Y"
-
-
-def _counting(take: Any, taken: list[object]) -> Any:
-    def counted(self: ReadAhead, item: RawItem) -> Prepared | None:
-        found = take(self, item)
-        taken.append(found)
-        return found
-
-    return counted
-
-
-def test_an_item_prepared_ahead_fails_when_its_batch_takes_it(
-    tmp_path: Path, db_url: str, fake: FakeTwilio
-) -> None:
-    # Given items handed over ahead: one that is no text row, and a good one
-    p = pipeline(dealership(tmp_path, db_url, fake))
-    with p.sessions() as session:
-        ahead = ReadAhead(Preparer(Directory(session, p.settings), p.rules, at(30, 12)))
-    bad = RawItem("texts", "SM1", "Twilio message SM1", b"not a row", channel=CHANNEL_SMS)
-    row = {"__dialect__": "twilio-api", "sid": "SM2", "date_sent": "2026-11-05T15:00:00+00:00"}
-    good = RawItem("texts", "SM2", "Twilio message SM2", row | {"from": EVA, "to": DANA_PHONE}, CHANNEL_SMS)
-    ahead(bad)
-    ahead(good)
-    # Then the batch meets the failure as if it prepared the item itself
-    with pytest.raises(ParseError, match="must be a row"):
-        ahead.take(bad)
-    # And an item read again as another object is prepared again, not taken from the first reading
-    assert ahead.take(replace(good)) is None
