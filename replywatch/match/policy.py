@@ -6,6 +6,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
+from math import fsum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +54,7 @@ class MatchPolicy:
     margin: float = 0.05
     weights: dict[str, float] = field(default_factory=dict)
     boosts: dict[str, float] = field(default_factory=dict)
-    # strength by the reasons in the order a set yields them: with two strongest reasons of equal weight,
-    # the first one counts, and the boosts are summed in that order.
+    # strength by the reasons as a set yields them (any order gives the same strength)
     _strengths: dict[tuple[str, ...], float] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -68,13 +68,16 @@ class MatchPolicy:
         return known
 
     def _strength(self, reasons: tuple[str, ...]) -> float:
+        """Of reasons tied for the greatest weight, the one with the least boost is the strongest, so that
+        the others' boosts count: the strength of a set never depends on the order it yields them in (a
+        set's order of strings changes from run to run)."""
         if not reasons:
             return 0.0
-        strongest = max(reasons, key=lambda r: self.weights.get(r, 0.0))
+        strongest = max(reasons, key=lambda r: (self.weights.get(r, 0.0), -self.boosts.get(r, 0.0)))
         base = self.weights.get(strongest, 0.0)
         if base <= 0.0:
             return 0.0  # corroboration alone names no lead
-        return round(base + sum(self.boosts.get(r, 0.0) for r in reasons if r != strongest), 4)
+        return round(base + fsum(self.boosts.get(r, 0.0) for r in reasons if r != strongest), 4)
 
     def score(self, reasons: set[str]) -> float:
         return min(1.0, self.strength(reasons))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from math import fsum
+from random import Random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -94,14 +96,15 @@ BOOSTS = st.dictionaries(st.sampled_from(REASONS), st.sampled_from((0.0, 0.02, 0
 
 
 def _strength_of(policy: MatchPolicy, reasons: set[str]) -> float:
-    """MatchPolicy.strength as it reads the set each time, remembering nothing."""
+    """MatchPolicy.strength as the policy file defines it, remembering nothing: the greatest weight plus the
+    boosts of the other reasons; of reasons tied for that weight, whichever leaves the most boost."""
     if not reasons:
         return 0.0
-    strongest = max(reasons, key=lambda r: policy.weights.get(r, 0.0))
-    base = policy.weights.get(strongest, 0.0)
+    base = max(policy.weights.get(r, 0.0) for r in reasons)
     if base <= 0.0:
         return 0.0
-    return round(base + sum(policy.boosts.get(r, 0.0) for r in reasons if r != strongest), 4)
+    tied = [r for r in reasons if policy.weights.get(r, 0.0) == base]
+    return max(round(base + fsum(policy.boosts.get(r, 0.0) for r in reasons - {t}), 4) for t in tied)
 
 
 @settings(max_examples=500)
@@ -115,6 +118,27 @@ def test_a_remembered_strength_is_the_one_reading_the_set_gives(
         reasons = set(order)
         # Then each strength, remembered or not, is what reading that set gives
         assert policy.strength(reasons) == _strength_of(policy, reasons)
+
+
+@settings(max_examples=300)
+@given(WEIGHTS, BOOSTS, st.lists(st.sampled_from(REASONS), min_size=1, max_size=6, unique=True), st.randoms())
+def test_a_strength_does_not_depend_on_the_order_of_the_reasons(
+    weights: dict[str, float], boosts: dict[str, float], reasons: list[str], random: Random
+) -> None:
+    # Given a policy where reasons tie for the greatest weight with different boosts (a set's order of
+    # strings differs from run to run)
+    policy = MatchPolicy(weights=weights, boosts=boosts)
+    shuffled = random.sample(reasons, len(reasons))
+    # Then the strength is the same in any order
+    assert policy._strength(tuple(reasons)) == policy._strength(tuple(shuffled))
+
+
+def test_tied_strongest_reasons_count_the_larger_boost() -> None:
+    # Given two reasons of equal weight, one with a boost and one without
+    policy = MatchPolicy(weights={"from_email": 0.9, "recipient_email": 0.9}, boosts={"from_email": 0.05})
+    # Then the one without a boost is the strongest, and the other's boost counts, in either order
+    assert policy._strength(("from_email", "recipient_email")) == 0.95
+    assert policy._strength(("recipient_email", "from_email")) == 0.95
 
 
 @settings(max_examples=500)
