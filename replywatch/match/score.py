@@ -69,10 +69,11 @@ def decide(
 
 
 def _ranked(scored: list[Candidate], sent_at: datetime, policy: MatchPolicy, ours: bool) -> Decision:
+    """Two or more scoring candidates."""
     ranked = sorted(scored, key=lambda c: (c.strength, *_recency(c, sent_at)), reverse=True)
-    if not ranked or ranked[0].score < policy.review:
-        return Decision(UNMATCHED, None, ranked[0].score if ranked else 0.0, _explain(ranked))
     top = ranked[0]
+    if top.score < policy.review:
+        return Decision(UNMATCHED, None, top.score, _explain(ranked))
     close = [c for c in ranked if c.strength >= top.strength - policy.margin - 1e-9]
     if not ours and any(not one_shopper(c, top) for c in close):
         return Decision(REVIEW_STATUS, top.lead_id, top.score, _explain(ranked), top.lead)
@@ -83,6 +84,7 @@ def _ranked(scored: list[Candidate], sent_at: datetime, policy: MatchPolicy, our
 
 
 def _alone(top: Candidate, policy: MatchPolicy) -> Decision:
+    """The one scoring candidate."""
     if top.score < policy.review:
         return Decision(UNMATCHED, None, top.score, _explain([top]))
     status = MATCHED if top.score >= policy.auto else REVIEW_STATUS
