@@ -126,7 +126,7 @@ class CandidateIndex:
             if ref in self.by_header:
                 add(self.by_header[ref], "thread")
         self._identities(query, add)
-        window = _days(open_days)
+        window = timedelta(days=open_days)
         if query.direction == INBOUND and query.names:
             self._names(query, add, window)
         open_ = [
@@ -184,7 +184,7 @@ class CandidateIndex:
                 c.reasons.add("intro")  # they introduced themselves: people do when writing from elsewhere
             if lead.store_id is not None and lead.store_id in query.stores:
                 c.reasons.add("store")
-            if query.channel == CHANNEL_SMS and texted == lead.lead_id:
+            if texted == lead.lead_id:  # an inbound text only has a lead last texted
                 c.reasons.add("last_texted")
         noted, first = self.notes.first.get(lead.lead_id), lead.first_touch_at
         touched = min(noted, first) if noted and first else noted or first
@@ -219,11 +219,6 @@ def _may_reach(query: MatchQuery, by_identity: dict[str, list[tuple[str, LeadRef
 def _vehicle_words(about: str) -> frozenset[str]:
     """vehicle_words of a message, read only when a candidate has a car, once for all its candidates."""
     return vehicle_words(about)
-
-
-@lru_cache(maxsize=64)
-def _days(days: int) -> timedelta:
-    return timedelta(days=days)
 
 
 def name_keys(
