@@ -33,6 +33,8 @@ QUERIES = {
     " first_response_s, first_response_business_s, opted_out_at FROM leads",
     "lead_identities": f"SELECT {LEAD.format('i.lead_id')}, kind, value, bounced_at, bounce_status"
     " FROM lead_identities i",
+    "bounce_recipients": f"SELECT {MESSAGE.format('b.message_id')}, address, status, bounced_at"
+    " FROM bounce_recipients b",
     "lead_name_keys": f"SELECT {LEAD.format('n.lead_id')}, key, received_at FROM lead_name_keys n",
     "quarantine": "SELECT source, external_id, error FROM quarantine",
     "source_cursors": "SELECT source, key, value FROM source_cursors",
@@ -40,10 +42,15 @@ QUERIES = {
 
 
 def digests(path: str) -> dict[str, tuple[int, str]]:
-    """Table → (rows, sha256 of its rows in sorted order)."""
+    """Table → (rows, sha256 of its rows in sorted order); a table the database has not (an older
+    schema) is (0, "absent")."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    have = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     found = {}
     for table, query in QUERIES.items():
+        if table not in have:
+            found[table] = (0, "absent")
+            continue
         rows = sorted(repr(row) for row in db.execute(query))
         found[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16])
     db.close()

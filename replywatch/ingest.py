@@ -15,7 +15,7 @@ from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
 from replywatch.directory import Directory
-from replywatch.leads import LeadInput, add_leads, refresh_contacts
+from replywatch.leads import LeadInput, add_leads, record_bounces, refresh_contacts
 from replywatch.match.candidates import CandidateIndex
 from replywatch.match.evidence import MessageFacts, build_query
 from replywatch.match.link import (
@@ -32,7 +32,7 @@ from replywatch.match.types import MatchQuery
 from replywatch.parse.types import OUTBOUND
 from replywatch.prepare import Prepared
 from replywatch.store import repo
-from replywatch.store.models import KEY_LENGTH, LeadIdentity, Match, Message, MessageKey
+from replywatch.store.models import KEY_LENGTH, Match, Message, MessageKey
 
 log = logging.getLogger(__name__)
 # A Twilio message SID (SM…, MM… for MMS): unique across every account, so the same text from two sources.
@@ -72,7 +72,7 @@ class BatchStore:
         queries = [self._query(p) if p.message["kind"] != "lead" else None for p in batch]
         self._insert_keys(batch, queries, ids)
         new_leads = self._leads([(p, i) for p, i in zip(batch, ids, strict=True) if p.leads])
-        self._mark_bouncing(batch)
+        record_bounces(self.session, [row for p, i in zip(batch, ids, strict=True) for row in _bounces(p, i)])
         self._match([(p, q, i) for p, q, i in zip(batch, queries, ids, strict=True) if q is not None])
         self.stored += len(batch)
         return new_leads
@@ -180,21 +180,6 @@ class BatchStore:
         done = {message_id for _, _, message_id in items}
         self.affected_leads |= follow_touches(self.session, touches, self.matching, done)
 
-    def _mark_bouncing(self, batch: list[Prepared]) -> None:
-        """Addresses that bounced are marked on every lead that has them: those leads cannot be reached."""
-        rows = [
-            {"b_value": address, "b_at": p.message["sent_at"], "b_status": status or None}
-            for p in batch
-            for address, status in p.bounced.items()
-        ]
-        if rows:
-            stmt = (
-                update(LeadIdentity)
-                .where(LeadIdentity.kind == "email", LeadIdentity.value == bindparam("b_value"))
-                .values(bounced_at=bindparam("b_at"), bounce_status=bindparam("b_status"))
-            )
-            self.session.connection().execute(stmt, rows)
-
     def _fill_stores(self, rows: list[dict[str, int]]) -> None:
         """A customer's message belongs to the store of the lead it answers."""
         if rows:
@@ -202,6 +187,15 @@ class BatchStore:
                 update(Message).where(Message.id == bindparam("b_id")).values(store_id=bindparam("b_store"))
             )
             self.session.connection().execute(stmt, rows)
+
+
+def _bounces(prepared: Prepared, message_id: int) -> list[dict[str, Any]]:
+    """The bounce_recipients rows of a bounce: each address it reported, with its status and time."""
+    at = prepared.message["sent_at"]
+    return [
+        {"message_id": message_id, "address": address, "status": status or None, "bounced_at": at}
+        for address, status in prepared.bounced.items()
+    ]
 
 
 def _table(model: Any) -> Table:

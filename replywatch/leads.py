@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from replywatch.clock import as_utc
@@ -25,14 +25,19 @@ from replywatch.store import repo
 from replywatch.store.models import (
     IDENTITY_LENGTH,
     LEAD_TEXT_LENGTHS,
+    BounceRecipient,
     Lead,
     LeadIdentity,
     LeadNameKey,
+    UTCDateTime,
     clip_texts,
 )
 from replywatch.store.repo import CONTACT_COLUMNS
 
 _REMATCH_SLACK_DAYS = 1
+# A bounce marks the leads that were ours when the mail bounced: received before it, or up to this much
+# after it (a notice's time can run late), whichever was stored first.
+BOUNCE_SLACK = timedelta(days=1)
 _LOCK_CHUNK = 1000
 UNDELIVERED = frozenset({"failed", "undelivered"})  # it never reached the customer: not a touch
 
@@ -67,6 +72,7 @@ def add_leads(
             leads.append(_new_lead(directory, given, default_store))
     if not leads:
         return [], set()
+    _mark_bounced(session, leads)
     session.add_all(leads)
     session.flush()
     _add_name_keys(session, leads)
@@ -76,6 +82,55 @@ def add_leads(
     matching = Matching(policy or load_policy(None), open_days, directory, now)
     affected = {lead.id for lead in leads} | rematch_for_leads(session, keys, since, matching)
     return [lead.id for lead in leads], affected
+
+
+def record_bounces(session: Session, recipients: Sequence[dict[str, Any]]) -> None:
+    """Keep the addresses bounces reported (rows of bounce_recipients) and mark them on the leads that
+    were ours when the mail bounced. Of several bounces of an address, the latest is the mark, whatever
+    the order they are stored in; a lead stored later gets its mark in `add_leads`."""
+    if not recipients:
+        return
+    session.execute(insert(BounceRecipient), recipients)
+    b_at, b_status = bindparam("b_at", type_=UTCDateTime()), bindparam("b_status", type_=String())
+    newer = or_(
+        LeadIdentity.bounced_at.is_(None),
+        LeadIdentity.bounced_at < b_at,
+        and_(LeadIdentity.bounced_at == b_at, func.coalesce(LeadIdentity.bounce_status, "") < b_status),
+    )
+    b_latest = bindparam("b_latest", type_=UTCDateTime())
+    ours = exists().where(Lead.id == LeadIdentity.lead_id, Lead.received_at <= b_latest)
+    stmt = (
+        update(LeadIdentity)
+        .where(LeadIdentity.kind == "email", LeadIdentity.value == bindparam("b_value"), newer, ours)
+        .values(bounced_at=b_at, bounce_status=func.nullif(b_status, ""))
+    )
+    rows = [
+        {
+            "b_value": r["address"],
+            "b_at": r["bounced_at"],
+            "b_status": r["status"] or "",
+            "b_latest": r["bounced_at"] + BOUNCE_SLACK,
+        }
+        for r in recipients
+    ]
+    session.connection().execute(stmt, rows)
+
+
+def _mark_bounced(session: Session, leads: Sequence[Lead]) -> None:
+    """New leads' addresses that a stored bounce reported while the lead was ours: marked with the latest."""
+    emails = sorted({i.value for lead in leads for i in lead.identities if i.kind == "email"})
+    bounces: dict[str, list[tuple[datetime, str]]] = {}
+    for address, status, at in repo.bounces_of(session, emails):
+        bounces.setdefault(address, []).append((at, status or ""))
+    if not bounces:
+        return
+    for lead in leads:
+        for identity in lead.identities:
+            found = bounces.get(identity.value) if identity.kind == "email" else None
+            ours = [b for b in found or () if b[0] + BOUNCE_SLACK >= lead.received_at]
+            if ours:
+                at, status = max(ours)
+                identity.bounced_at, identity.bounce_status = at, status or None
 
 
 def _lookup_keys(leads: Iterable[Lead]) -> set[str]:

@@ -191,6 +191,22 @@ class MessageKey(Base):
     value: Mapped[str] = mapped_column(String(KEY_LENGTH))
 
 
+class BounceRecipient(Base):
+    """An address a bounce reported as undeliverable, with the DSN status and the bounce's time: a lead
+    stored after the bounce is marked bouncing from here, the same as one stored before it."""
+
+    __tablename__ = "bounce_recipients"
+    __table_args__ = (
+        UniqueConstraint("message_id", "address"),
+        Index("ix_bounce_recipients_address", "address"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str | None] = mapped_column(String(16))
+    bounced_at: Mapped[datetime]
+
+
 class Match(Base):
     """The decision for one message: its lead (if any), score, named reasons and status."""
 

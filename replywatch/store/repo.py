@@ -17,6 +17,7 @@ from replywatch.match.types import LeadRef
 from replywatch.store.models import (
     Associate,
     AssociateIdentity,
+    BounceRecipient,
     Lead,
     LeadIdentity,
     LeadNameKey,
@@ -300,6 +301,15 @@ CONTACT_COLUMNS = (
     "first_response_business_s",
     "opted_out_at",
 )
+
+
+def bounces_of(session: Session, addresses: Sequence[str]) -> list[Any]:
+    """Rows (address, status, bounced_at) of the bounces that reported these addresses."""
+    found: list[Any] = []
+    columns = (BounceRecipient.address, BounceRecipient.status, BounceRecipient.bounced_at)
+    for part in chunks(addresses):
+        found.extend(session.execute(select(*columns).where(BounceRecipient.address.in_(part))))
+    return found
 
 
 def lead_contact_rows(session: Session, ids: Sequence[int]) -> list[Any]:

@@ -4,15 +4,18 @@ notices and reply text as a dealership sees them in its contacts and its store."
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+import pytest
 from mailbuild import DANA, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import func, select
 
 from replywatch.digest.build import build_digest
 from replywatch.digest.scope import scope_named, scopes
 from replywatch.export import contact_rows
+from replywatch.leads import import_leads
+from replywatch.parse.leads_csv import parse_leads_csv
 from replywatch.pipeline import Pipeline
 from replywatch.rules import default_rules_dir, load_rules
 from replywatch.sources.factory import build_source
@@ -96,6 +99,66 @@ def test_a_bounce_marks_the_leads_address_as_bouncing(tmp_path: Path, db_url: st
         store = scope_named(scopes(session, pipeline.settings), "Main Street Honda")
         digest = build_digest(session, store, date(2026, 11, 2), at(30, 12), 4)
     assert (digest.this.counts.leads, digest.this.counts.bouncing) == (2, 1)
+
+
+def touch_and_bounce(box: Maildir, address: str, day: int) -> None:
+    """Dana's follow-up to `address` on `day` and the bounce it got back."""
+    box.add(
+        mail(DANA, address, "Your CR-V", "Is Saturday good?", at(day, 16), f"<t{day}@x>"), at(day, 16), "Sent"
+    )
+    box.add(dsn(address, day), at(day, 16, 5))
+
+
+LEADS_CSV = (
+    "lead_id,received_at,first_name,last_name,email,phone,source,associate,store\n"
+    # Ana's lead came in the day before our mail to her bounced; Ben's came weeks after his old address
+    # bounced (a repeat shopper): no mail of ours to his lead ever failed.
+    "C1,2026-11-02T15:00:00Z,Ana,Diaz,ana.typo@example.com,,Website,Dana Lee,Main Street Honda\n"
+    "C2,2026-11-27T15:00:00Z,Ben,Ortiz,ben.old@example.com,,Website,Dana Lee,Main Street Honda\n"
+)
+
+
+def bounce_marks(
+    tmp_path: Path, db_url: str, *, leads_first: bool
+) -> dict[str, tuple[datetime | None, str | None]]:
+    """The inbox (two bounces for Ana, days 3 and 10; one for Ben, day 4) and the lead file, stored in
+    the order given; the marks on the leads' addresses."""
+    box = Maildir(tmp_path / "mail")
+    for address, day in (("ana.typo@example.com", 10), ("ben.old@example.com", 4)):
+        touch_and_bounce(box, address, day)
+    cfg = settings(tmp_path, db_url, inbox="maildir:mail")
+    _, sessions = open_database(cfg.database.url)
+    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    source = build_source(cfg.sources[0])
+
+    def import_file() -> None:
+        with sessions() as session, session.begin():
+            import_leads(session, cfg, parse_leads_csv(LEADS_CSV), at(30, 12))
+
+    if leads_first:
+        import_file()
+    pipeline.poll(source)
+    touch_and_bounce(box, "ana.typo@example.com", 3)  # an earlier bounce, stored after the later one
+    pipeline.poll(source)
+    if not leads_first:
+        import_file()
+    with sessions() as session:
+        stmt = select(LeadIdentity.value, LeadIdentity.bounced_at, LeadIdentity.bounce_status)
+        return {value: (when, status) for value, when, status in session.execute(stmt)}
+
+
+@pytest.mark.parametrize("leads_first", [False, True], ids=["inbox-first", "leads-first"])
+def test_bounce_marks_do_not_depend_on_what_was_stored_first(
+    tmp_path: Path, db_url: str, leads_first: bool
+) -> None:
+    # Given bounces and a lead file, When the inbox is polled before the file is imported, or after
+    marks = bounce_marks(tmp_path, db_url, leads_first=leads_first)
+    # Then Ana's address is marked with the latest of its bounces, whichever was stored last; Ben's old
+    # address bounced weeks before his lead came in, so his lead is not marked either way
+    assert marks == {
+        "ana.typo@example.com": (at(10, 16, 5), "5.1.1"),
+        "ben.old@example.com": (None, None),
+    }
 
 
 def test_an_email_opt_out_is_recorded_and_is_not_contact(tmp_path: Path, db_url: str) -> None:
