@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import JSON, Connection, Table, literal, null, or_, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
@@ -30,6 +30,9 @@ from replywatch.store.models import (
     Store,
     UTCDateTime,
 )
+
+if TYPE_CHECKING:
+    import psycopg
 
 _CHUNK = 500
 _T = TypeVar("_T")
@@ -404,14 +407,14 @@ _MAX_PARAMS = 30_000
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Rows (each with the same columns) into a table in one go: Core's executemany builds and processes
     parameters per row in Python, which costs more than the insert. SQLite: the driver's executemany;
-    PostgreSQL: one INSERT … SELECT FROM unnest(arrays), one round trip instead of one per row."""
+    PostgreSQL: COPY, which the driver formats in C (half the time of one INSERT from unnest(arrays))."""
     if not rows:
         return
     conn = session.connection()
     columns = list(rows[0])
     params = _params(conn, table, columns, rows)
     if _postgres(conn):
-        conn.exec_driver_sql(_unnest_sql(conn, table, columns), _by_column(params, len(columns)))
+        _copy(conn, _quote(conn, table.name), columns, params)
     else:
         conn.exec_driver_sql(_values_sql(conn, table, columns, 1), params)
 
@@ -431,14 +434,45 @@ def insert_new_rows(
         f"RETURNING {', '.join(_quote(conn, c) for c in (*unique, 'id'))}"
     )
     if _postgres(conn):
-        sql = f"{_unnest_sql(conn, table, columns)} {on_conflict}"
-        return [tuple(r) for r in conn.exec_driver_sql(sql, _by_column(params, len(columns)))]
+        return _copy_new(conn, table, columns, params, on_conflict)
     per_statement = max(1, _MAX_PARAMS // len(columns))
     inserted: list[tuple[Any, ...]] = []
     for start in range(0, len(params), per_statement):
         part = params[start : start + per_statement]
         sql = f"{_values_sql(conn, table, columns, len(part))} {on_conflict}"
         inserted.extend(tuple(r) for r in conn.exec_driver_sql(sql, tuple(v for p in part for v in p)))
+    return inserted
+
+
+def _copy(conn: Connection, target: str, columns: Sequence[str], params: Sequence[tuple[Any, ...]]) -> None:
+    """PostgreSQL: the rows into `target` (a quoted table name) by COPY, in the connection's transaction."""
+    names = ", ".join(_quote(conn, c) for c in columns)
+    driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+    with driver.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        for row in params:
+            copy.write_row(row)
+
+
+def _copy_new(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    params: Sequence[tuple[Any, ...]],
+    on_conflict: str,
+) -> list[tuple[Any, ...]]:
+    """PostgreSQL: the rows by COPY into a temporary table shaped like `table` (columns and types only:
+    no defaults, so no ids drawn), then INSERT … SELECT from it with `on_conflict`, and the temporary
+    table emptied. It is created in the transaction when missing, so it works behind any pooler."""
+    name, staging = _quote(conn, table.name), _quote(conn, f"replywatch_new_{table.name}")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS"
+        f" AS SELECT * FROM {name} WITH NO DATA"
+    )
+    _copy(conn, staging, columns, params)
+    names = ", ".join(_quote(conn, c) for c in columns)
+    sql = f"INSERT INTO {name} ({names}) SELECT {names} FROM {staging} {on_conflict}"
+    inserted = [tuple(r) for r in conn.exec_driver_sql(sql)]
+    conn.exec_driver_sql(f"DELETE FROM {staging}")
     return inserted
 
 
@@ -455,19 +489,6 @@ def _values_sql(conn: Connection, table: Table, columns: Sequence[str], rows: in
     one = f"({', '.join([mark] * len(columns))})"
     names = ", ".join(_quote(conn, c) for c in columns)
     return f"INSERT INTO {_quote(conn, table.name)} ({names}) VALUES {', '.join([one] * rows)}"
-
-
-def _unnest_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
-    """PostgreSQL: the rows as one array per column, each cast to its column's type."""
-    names = ", ".join(_quote(conn, c) for c in columns)
-    arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns)
-    return f"INSERT INTO {_quote(conn, table.name)} ({names}) SELECT * FROM unnest({arrays})"
-
-
-def _by_column(params: list[tuple[Any, ...]], width: int) -> tuple[list[Any], ...]:
-    if not params:
-        return tuple([] for _ in range(width))
-    return tuple(list(column) for column in zip(*params, strict=True))
 
 
 def _params(
