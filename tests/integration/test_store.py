@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from replywatch.store import db
+from replywatch.store import db, repo
 from replywatch.store.models import Base, Lead, Message
 
 
@@ -96,3 +96,28 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(db_url: str) -
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
     engine, _ = db.open_database(db_url)
     assert db.current_revisions(engine) == db.SCHEMA_HEADS
+
+
+ODD_IDS = ['a"b', "back\\slash", "é-ü", "emoji 🚗", "it's", "[1]", "null", "", " lead space", "%s", "?"]
+
+
+def test_look_ups_by_many_values_find_exactly_the_stored_ones(db_url: str) -> None:
+    # Given messages whose ids hold quotes, backslashes, non-ASCII and JSON- or SQL-looking text
+    _, sessions = db.open_database(db_url)
+    when = datetime(2026, 11, 2, 15, tzinfo=UTC)
+    rows = [
+        {"source": "s", "external_id": i, "channel": "sms", "direction": "inbound", "kind": "human"}
+        | {"sent_at": when, "is_reply": False, "ingested_at": when}
+        for i in ODD_IDS
+    ]
+    with sessions() as session, session.begin():
+        repo.insert_new_rows(session, Message.__table__, rows, ("source", "external_id"))
+    # When looked up with those ids among more than one part of ids that are not stored
+    asked = [f"missing-{n}" for n in range(1200)] + ODD_IDS + ['a"', "back", "E-U"]
+    with sessions() as session:
+        known, statuses = repo.known_statuses(session, "s", asked)
+        ids = {i for (i,) in session.execute(select(Message.id))}
+        held = repo.messages_with_keys(session, [*sorted(ids), 10**9])
+    # Then exactly the stored ones are found, each once
+    assert known == set(ODD_IDS) and set(statuses) == set(ODD_IDS)
+    assert sorted(m.external_id for m, _ in held) == sorted(ODD_IDS)
