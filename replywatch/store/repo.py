@@ -26,7 +26,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
@@ -70,6 +69,8 @@ def _one_of(session: Session | Connection, column: Any, values: Sequence[Any]) -
     SQLite 0.51 -> 0.26 s."""
     dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
     if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY  # loaded with the dialect; SQLite never needs it
+
         array = bindparam(None, list(values), type_=ARRAY(column.type))
         return cast("ColumnElement[bool]", column == any_(array))
     listed = bindparam(None, json.dumps(list(values)), type_=String())
