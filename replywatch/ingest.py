@@ -72,7 +72,7 @@ class BatchStore:
         queries = [self._query(p) if p.message["kind"] != "lead" else None for p in batch]
         self._insert_keys(batch, queries, ids)
         new_leads = self._leads([(p, i) for p, i in zip(batch, ids, strict=True) if p.leads])
-        record_bounces(self.session, [row for p, i in zip(batch, ids, strict=True) for row in _bounces(p, i)])
+        record_bounces(self.session, _bounce_rows(batch, ids))
         self._match([(p, q, i) for p, q, i in zip(batch, queries, ids, strict=True) if q is not None])
         self.stored += len(batch)
         return new_leads
@@ -189,12 +189,13 @@ class BatchStore:
             self.session.connection().execute(stmt, rows)
 
 
-def _bounces(prepared: Prepared, message_id: int) -> list[dict[str, Any]]:
-    """The bounce_recipients rows of a bounce: each address it reported, with its status and time."""
-    at = prepared.message["sent_at"]
+def _bounce_rows(batch: list[Prepared], ids: list[int]) -> list[dict[str, Any]]:
+    """The bounce_recipients rows of the batch's bounces: each address one reported, its status and time."""
     return [
-        {"message_id": message_id, "address": address, "status": status or None, "bounced_at": at}
-        for address, status in prepared.bounced.items()
+        {"message_id": i, "address": address, "status": status or None, "bounced_at": p.message["sent_at"]}
+        for p, i in zip(batch, ids, strict=True)
+        if p.bounced
+        for address, status in p.bounced.items()
     ]
 
 
