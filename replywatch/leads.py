@@ -15,6 +15,7 @@ from replywatch.clock import as_utc
 from replywatch.config import Settings
 from replywatch.contact import MessageFact, contact_state
 from replywatch.directory import Directory
+from replywatch.match.candidates import EARLY_SLACK
 from replywatch.match.link import Matching, rematch_for_leads
 from replywatch.match.names import keys_to_find_messages
 from replywatch.match.namescore import lead_blocking_keys, lead_names
@@ -35,9 +36,6 @@ from replywatch.store.models import (
 from replywatch.store.repo import CONTACT_COLUMNS
 
 _REMATCH_SLACK_DAYS = 1
-# A bounce marks the leads that were ours when the mail bounced: received before it, or up to this much
-# after it (a notice's time can run late), whichever was stored first.
-BOUNCE_SLACK = timedelta(days=1)
 _LOCK_CHUNK = 1000
 UNDELIVERED = frozenset({"failed", "undelivered"})  # it never reached the customer: not a touch
 
@@ -86,8 +84,9 @@ def add_leads(
 
 def record_bounces(session: Session, recipients: Sequence[dict[str, Any]]) -> None:
     """Keep the addresses bounces reported (rows of bounce_recipients) and mark them on the leads that
-    were ours when the mail bounced. Of several bounces of an address, the latest is the mark, whatever
-    the order they are stored in; a lead stored later gets its mark in `add_leads`."""
+    were ours when the mail bounced: received before it, or up to EARLY_SLACK after it, as a message
+    belongs to a lead whose notice came a little late. Of several bounces of an address, the latest is
+    the mark, whatever the order they are stored in; a lead stored later gets its mark in `add_leads`."""
     if not recipients:
         return
     session.execute(insert(BounceRecipient), recipients)
@@ -109,7 +108,7 @@ def record_bounces(session: Session, recipients: Sequence[dict[str, Any]]) -> No
             "b_value": r["address"],
             "b_at": r["bounced_at"],
             "b_status": r["status"] or "",
-            "b_latest": r["bounced_at"] + BOUNCE_SLACK,
+            "b_latest": r["bounced_at"] + EARLY_SLACK,
         }
         for r in recipients
     ]
@@ -127,7 +126,7 @@ def _mark_bounced(session: Session, leads: Sequence[Lead]) -> None:
     for lead in leads:
         for identity in lead.identities:
             found = bounces.get(identity.value) if identity.kind == "email" else None
-            ours = [b for b in found or () if b[0] + BOUNCE_SLACK >= lead.received_at]
+            ours = [b for b in found or () if b[0] + EARLY_SLACK >= lead.received_at]
             if ours:
                 at, status = max(ours)
                 identity.bounced_at, identity.bounce_status = at, status or None
