@@ -499,12 +499,11 @@ def _copy_new(
 ) -> list[tuple[Any, ...]]:
     """PostgreSQL: the rows by COPY into a temporary table shaped like `table` (columns and types only:
     no defaults, so no ids drawn), then INSERT … SELECT from it with `on_conflict`, and the temporary
-    table emptied. It is created in the transaction when missing, so it works behind any pooler."""
+    table emptied (a failure rolls its rows back with the rest). It is created in the transaction when
+    missing, so it works behind any pooler."""
     name, staging = _quote(conn, table.name), _quote(conn, f"replywatch_new_{table.name}")
-    conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS"
-        f" AS SELECT * FROM {name} WITH NO DATA"
-    )
+    create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} AS SELECT * FROM {name} WITH NO DATA"
+    conn.exec_driver_sql(create)
     _copy(conn, staging, columns, params)
     names = ", ".join(_quote(conn, c) for c in columns)
     sql = f"INSERT INTO {name} ({names}) SELECT {names} FROM {staging} {on_conflict}"
