@@ -22,11 +22,11 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
+from replywatch.classify.rules import RuleSet, default_rules_dir, load_rules
+from replywatch.ingest.prepare import Verdict, verdict, with_lf
 from replywatch.parse.dsn import read_report
 from replywatch.parse.replies import reply_text
 from replywatch.parse.types import NOISE_KINDS
-from replywatch.prepare import Verdict, verdict, with_lf
-from replywatch.rules import RuleSet, default_rules_dir, load_rules
 
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED = REPO / "tests" / "fixtures" / "reply_text_expected.toml"

@@ -19,10 +19,10 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import load_settings
 from replywatch.demo import write_sample_dealership
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 

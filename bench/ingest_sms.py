@@ -42,9 +42,9 @@ sys.path.insert(0, str(REPO / "tests"))
 from fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio  # noqa: E402
 from twilio.rest import Client  # noqa: E402
 
+from replywatch.classify.rules import default_rules_dir, load_rules  # noqa: E402
 from replywatch.config import load_settings  # noqa: E402
-from replywatch.pipeline import BATCH_SIZE, Pipeline  # noqa: E402
-from replywatch.rules import default_rules_dir, load_rules  # noqa: E402
+from replywatch.ingest.pipeline import BATCH_SIZE, Pipeline  # noqa: E402
 from replywatch.sources.base import RawItem  # noqa: E402
 from replywatch.sources.factory import build_source  # noqa: E402
 from replywatch.store.db import open_database  # noqa: E402
@@ -108,7 +108,7 @@ def cli(*args: str, cwd: Path, code: Path | None = None) -> tuple[float, str]:
 
 def export_revision(rev: str, into: Path) -> Path:
     """The package and its rules as at git revision `rev`, in `into` (read from git, not checked out)."""
-    command = ["git", "-C", str(REPO), "archive", "--format=tar", rev, "replywatch", "rules"]
+    command = ["git", "-C", str(REPO), "archive", "--format=tar", rev, "replywatch"]
     archive = subprocess.run(command, capture_output=True, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")

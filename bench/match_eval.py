@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from match_stories import Dealership
 from match_world import World, write
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import load_settings
-from replywatch.contact import MessageFact, contact_state
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.domain.contact import MessageFact, contact_state
+from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, LeadIdentity, Match, Message, MessageKey

@@ -25,10 +25,10 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
 from replywatch.config import settings_from_dict
-from replywatch.directory import Directory
-from replywatch.ingest import BatchStore
+from replywatch.ingest.batch import BatchStore
+from replywatch.ingest.directory import Directory
+from replywatch.ingest.prepare import Prepared
 from replywatch.match.namescore import lead_blocking_keys
-from replywatch.prepare import Prepared
 from replywatch.sources.base import RawItem
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, LeadIdentity, LeadNameKey

@@ -16,7 +16,7 @@ from replywatch.cli.context import console, runtime
 from replywatch.errors import ReplywatchError
 
 if TYPE_CHECKING:
-    from replywatch.prepare import Verdict
+    from replywatch.ingest.prepare import Verdict
     from replywatch.sources.base import Source
 
 _PREVIEW_CHARS = 300
@@ -35,8 +35,8 @@ def classify(
     ),
 ) -> None:
     """Show how the rules classify each message: kind, deciding rule and reply text. Reads only."""
-    from replywatch.prepare import verdict
-    from replywatch.rules import load_rules
+    from replywatch.classify.rules import load_rules
+    from replywatch.ingest.prepare import verdict
 
     if format not in ("text", "json"):
         raise ReplywatchError(f"--format must be text or json, not {format!r}")

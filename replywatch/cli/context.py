@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from replywatch.classify.rules import RuleSet
     from replywatch.config import Settings
-    from replywatch.rules import RuleSet
 
 # soft_wrap: long lines (paths, errors) stay whole when output goes to a file or another program.
 console = Console(soft_wrap=True)
@@ -66,7 +66,7 @@ class Runtime:
 
     def rules_dir(self) -> Path:
         """The configured rules folder, else rules/ beside the config file, else the shipped defaults."""
-        from replywatch.rules import default_rules_dir
+        from replywatch.classify.rules import default_rules_dir
 
         if self.config_path.exists() and self.settings.rules_dir:
             return Path(self.settings.rules_dir)
@@ -74,7 +74,7 @@ class Runtime:
         return beside if beside.is_dir() else default_rules_dir()
 
     def rules(self) -> RuleSet:
-        from replywatch.rules import load_rules
+        from replywatch.classify.rules import load_rules
 
         return load_rules(self.rules_dir())
 

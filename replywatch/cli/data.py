@@ -43,7 +43,7 @@ def leads_import(
 ) -> None:
     """Import leads; a file with a bad row is refused whole, naming the line and column. Messages the new
     leads explain are matched again with the rules folder's matching policy, as a poll matches them."""
-    from replywatch.leads import import_leads
+    from replywatch.ingest.leads import import_leads
     from replywatch.match.policy import load_policy
     from replywatch.store.db import batch_transaction
 
@@ -63,7 +63,7 @@ def contacts_export(
     """One row per lead: received, first touch, contact and time-to-contact, opt-out, pending review."""
     if format not in ("csv", "json"):
         raise ReplywatchError(f"--format must be csv or json, not {format!r}")
-    from replywatch.export import contact_rows, write_csv, write_json
+    from replywatch.reports.export import contact_rows, write_csv, write_json
 
     rt = runtime(ctx)
     writer = write_csv if format == "csv" else write_json

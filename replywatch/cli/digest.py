@@ -75,9 +75,9 @@ def send(
     store: str | None = _STORE,
 ) -> None:
     """Mail the week's digest to each store's recipients and the roll-up to the group's, once each."""
-    from replywatch.digest.runs import worker_id
     from replywatch.digest.scope import parse_day, require_monday
     from replywatch.digest.send import deliver
+    from replywatch.store.digest_runs import worker_id
 
     rt = runtime(ctx)
     monday = require_monday(parse_day(week, "--week"))
@@ -114,7 +114,7 @@ def status(
     """Each scope's last digest and every one not sent yet, with its error and next attempt."""
     from rich.table import Table
 
-    from replywatch.digest.runs import FAILED, digest_status
+    from replywatch.store.digest_runs import FAILED, digest_status
 
     rt = runtime(ctx)
     with rt.sessions() as session:

@@ -14,7 +14,7 @@ from replywatch.clock import now
 from replywatch.errors import ReplywatchError, SourceError
 
 if TYPE_CHECKING:
-    from replywatch.pipeline import Pipeline, PollResult
+    from replywatch.ingest.pipeline import Pipeline, PollResult
     from replywatch.sources.base import Source
 
 # The pipeline, the daemon, the sources and the progress bar are imported by the commands that use them:
@@ -52,7 +52,7 @@ def _day(text: str) -> date:
 
 
 def _poll_all(rt: Runtime, only: str | None, show_progress: bool, since: date | None = None) -> list[str]:
-    from replywatch.pipeline import Pipeline
+    from replywatch.ingest.pipeline import Pipeline
     from replywatch.sources.factory import build_source
 
     settings = rt.settings
@@ -136,7 +136,7 @@ def status(
     """Per source: last success, lag, consecutive failures, last error, lease; review backlog, digests.
 
     Exits 1 when a source or a digest is failing, for monitoring."""
-    from replywatch.status import source_health
+    from replywatch.reports.status import source_health
 
     rt = runtime(ctx)
     intervals = {s.name: float(getattr(s, "interval", 60)) for s in rt.settings.sources}

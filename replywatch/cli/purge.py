@@ -10,7 +10,7 @@ from replywatch.cli.context import console, runtime
 from replywatch.clock import iso_z, now
 
 if TYPE_CHECKING:
-    from replywatch.purge import PurgeResult
+    from replywatch.store.purge import PurgeResult
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +25,7 @@ def purge_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be removed; change nothing."),
 ) -> None:
     """Remove the text of old messages and quarantined mail (FTC Safeguards Rule); every figure stays."""
-    from replywatch.purge import parse_days, purge
+    from replywatch.store.purge import parse_days, purge
 
     days = parse_days(older_than)
     rt = runtime(ctx)

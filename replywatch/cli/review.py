@@ -21,8 +21,8 @@ from replywatch.clock import now
 from replywatch.errors import ReplywatchError
 
 if TYPE_CHECKING:
-    from replywatch.review import Decided, Reviewer
-    from replywatch.review_items import ReviewItem
+    from replywatch.review.decisions import Decided, Reviewer
+    from replywatch.review.queue import ReviewItem
 
 # The queue's modules (matching, the SQL of review items, the screen) are imported by the commands.
 
@@ -42,7 +42,7 @@ def review_queue(ctx: typer.Context, by: str | None = _BY) -> None:
     """Work the queue: each message with its candidate leads; one key decides and shows the next."""
     if ctx.invoked_subcommand is not None:
         return
-    from replywatch.review_items import queue_ids
+    from replywatch.review.queue import queue_ids
 
     rt = runtime(ctx)
     with rt.sessions() as session:
@@ -71,8 +71,8 @@ def _one_item(
 ) -> str:
     """Show the item and act on one key: accept, reject, skip or quit."""
     from replywatch.cli.review_screen import KEYS, item_view
-    from replywatch.review import Reviewer
-    from replywatch.review_items import load_item
+    from replywatch.review.decisions import Reviewer
+    from replywatch.review.queue import load_item
 
     with rt.sessions() as session:
         item = load_item(session, message_id)
@@ -139,10 +139,10 @@ def _read_key(fd: int) -> str:
 
 @contextmanager
 def _reviewer(rt: Runtime, who: str) -> Iterator[Reviewer]:
-    from replywatch.directory import Directory
+    from replywatch.ingest.directory import Directory
     from replywatch.match.link import Matching
     from replywatch.match.policy import load_policy
-    from replywatch.review import Reviewer
+    from replywatch.review.decisions import Reviewer
     from replywatch.store.db import batch_transaction
 
     # A decision re-matches and recomputes contact: in turn with the daemons' batches, like one of them.
@@ -180,7 +180,7 @@ def review_list(
 ) -> None:
     """The items waiting for review, oldest first, each with its top candidate."""
     from replywatch.cli.review_screen import list_table
-    from replywatch.review_items import load_items, queue_ids
+    from replywatch.review.queue import load_items, queue_ids
 
     rt = runtime(ctx)
     with rt.sessions() as session:
@@ -201,7 +201,7 @@ def review_show(
 ) -> None:
     """One message with its ranked candidate leads, their scores and reasons."""
     from replywatch.cli.review_screen import item_view
-    from replywatch.review_items import load_item
+    from replywatch.review.queue import load_item
 
     rt = runtime(ctx)
     with rt.sessions() as session:
@@ -221,7 +221,7 @@ def review_accept(
     by: str | None = _BY,
 ) -> None:
     """Link the message to its top candidate lead, or to --lead; contact is recomputed."""
-    from replywatch.review_items import load_item, resolve_lead
+    from replywatch.review.queue import load_item, resolve_lead
 
     rt = runtime(ctx)
     chosen = None

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from replywatch.clock import iso_z
-from replywatch.review_items import ReviewItem
+from replywatch.review.queue import ReviewItem
 
 TEXT_LINES = 8
 KEYS = "[Enter] accept top · [1-9] accept that lead · [r] reject (not a lead reply) · [s] skip · [q] quit"

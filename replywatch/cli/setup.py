@@ -30,8 +30,8 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing replywatch.toml."),
 ) -> None:
     """Write a commented starter replywatch.toml and the default rules/."""
-    from replywatch.rules import default_rules_dir
-    from replywatch.starter import STARTER_CONFIG
+    from replywatch.classify.rules import default_rules_dir
+    from replywatch.cli.starter import STARTER_CONFIG
 
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "replywatch.toml"
@@ -63,7 +63,7 @@ def rules_check(
     directory: Path | None = typer.Argument(None, help="Rules folder (default: the configured one)."),
 ) -> None:
     """Validate rules/*.toml; exits non-zero with file:line for each error."""
-    from replywatch.rules import check_rules, load_rules
+    from replywatch.classify.rules import check_rules, load_rules
 
     folder = directory or runtime(ctx).rules_dir()
     errors = check_rules(folder)
@@ -79,14 +79,14 @@ def demo(
     seed: int = typer.Option(7, help="Random seed of the sample data."),
 ) -> None:
     """Build a sample dealership (Maildir, SMS CSV, config), run the pipeline on SQLite, show contact."""
+    from replywatch.classify.rules import default_rules_dir, load_rules
     from replywatch.cli.summary import print_summary
     from replywatch.clock import now
     from replywatch.config import load_settings
     from replywatch.demo import write_sample_dealership
     from replywatch.digest.render import write_preview
     from replywatch.digest.scope import latest_complete_week
-    from replywatch.pipeline import Pipeline
-    from replywatch.rules import default_rules_dir, load_rules
+    from replywatch.ingest.pipeline import Pipeline
     from replywatch.sources.factory import build_source
     from replywatch.store.db import open_database
 

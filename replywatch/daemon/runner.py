@@ -21,19 +21,19 @@ from types import FrameType
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from replywatch.classify.rules import RuleSet, load_rules
 from replywatch.clock import now
 from replywatch.config import Settings, load_settings
-from replywatch.daemon.leases import Leases
 from replywatch.daemon.logs import secrets_of, set_secrets
 from replywatch.daemon.sweep import Seen, sweep_recent
 from replywatch.daemon.worker import Shared, SourceWorker
-from replywatch.digest.runs import worker_id
 from replywatch.digest.schedule import send_due_digests
 from replywatch.errors import ReplywatchError
+from replywatch.ingest.pipeline import Pipeline
 from replywatch.match.policy import policy_of
-from replywatch.pipeline import Pipeline
-from replywatch.rules import RuleSet, load_rules
 from replywatch.store.db import open_database, redact_url
+from replywatch.store.digest_runs import worker_id
+from replywatch.store.leases import Leases
 
 log = logging.getLogger("replywatch.daemon")
 STOP_GRACE_S = 7.0  # joined within this, the process is gone well inside the 10 s systemd/docker allow

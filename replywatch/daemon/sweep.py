@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.config import Settings
-from replywatch.directory import Directory
-from replywatch.leads import refresh_contacts
+from replywatch.ingest.directory import Directory
+from replywatch.ingest.leads import refresh_contacts
 from replywatch.match.link import Matching, rematch
 from replywatch.match.policy import MatchPolicy
 from replywatch.match.score import REVIEW_STATUS, UNMATCHED

@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from replywatch.clock import as_utc
 from replywatch.clock import now as clock_now
 from replywatch.config import SecretMixin, SourceConfig
-from replywatch.daemon.leases import Leases
 from replywatch.errors import ConfigError, PermanentSourceError, SourceError, StoreError
-from replywatch.pipeline import Pipeline, PollResult
+from replywatch.ingest.pipeline import Pipeline, PollResult
 from replywatch.sources.base import RawItem, Source
 from replywatch.sources.factory import build_source
 from replywatch.store import repo
+from replywatch.store.leases import Leases
 from replywatch.store.models import Match, Message
 
 log = logging.getLogger("replywatch.daemon")

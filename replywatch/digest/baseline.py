@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from replywatch.digest.scope import WEEK, Scope, monday
 from replywatch.errors import ReplywatchError
-from replywatch.metrics import first_received
+from replywatch.reports.metrics import first_received
 from replywatch.store.models import DigestBaseline
 
 EVERY_SCOPE = "*"

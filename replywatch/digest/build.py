@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from replywatch.digest.baseline import BaselineRange, baseline_range
 from replywatch.digest.scope import WEEK, Scope
-from replywatch.funnel import EVENTS, funnel_counts
-from replywatch.metrics import (
+from replywatch.reports.funnel import EVENTS, funnel_counts
+from replywatch.reports.metrics import (
     Cell,
     Counts,
     Durations,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from replywatch.metrics import Counts, Figures
+from replywatch.reports.metrics import Counts, Figures
 
 DASH = "—"
 

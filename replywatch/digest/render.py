@@ -27,7 +27,7 @@ from replywatch.digest.present import (
 )
 from replywatch.digest.scope import Scope, scope_named, scopes
 from replywatch.errors import ReplywatchError
-from replywatch.funnel import EVENTS
+from replywatch.reports.funnel import EVENTS
 
 CHART_CID = "contact-trend@replywatch"
 TONES = {"better": "#1a7f37", "worse": "#c62828", "": "#555555"}

@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.config import DigestConfig, Settings
-from replywatch.digest.runs import busy_reason, runs_for, unfinished, worker_id
 from replywatch.digest.scope import WEEK, Scope, monday, scopes
 from replywatch.digest.send import Outcome, deliver
+from replywatch.store.digest_runs import busy_reason, runs_for, unfinished, worker_id
 
 
 def send_moment(cfg: DigestConfig, scope: Scope, week_of: date) -> datetime:

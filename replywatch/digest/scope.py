@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from replywatch.config import Settings
 from replywatch.errors import ReplywatchError
-from replywatch.metrics import Window
+from replywatch.reports.metrics import Window
 from replywatch.store.models import Store
 
 GROUP = "group"  # the digest_runs scope of the roll-up

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.config import Settings, SmtpConfig
 from replywatch.digest.build import build_digest
-from replywatch.digest.runs import Busy, claim, mark_failed, mark_sent
 from replywatch.digest.scope import Scope
 from replywatch.errors import ConfigError, ReplywatchError
+from replywatch.store.digest_runs import Busy, claim, mark_failed, mark_sent
 
 if TYPE_CHECKING:
     from replywatch.digest.render import Rendered

@@ -14,8 +14,8 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Protocol
 
+from replywatch.domain.normalize import loose_email, normalize_phone
 from replywatch.match.names import PersonName, address_names, fold, message_keys, parse_name
-from replywatch.match.normalize import loose_email, normalize_phone
 from replywatch.match.types import MatchQuery
 from replywatch.parse.adf import STOCK_MARK
 from replywatch.parse.types import INBOUND

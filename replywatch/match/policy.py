@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from replywatch.errors import RulesError
 
 if TYPE_CHECKING:
-    from replywatch.rules import RuleSet  # rules.py imports this module to skip the policy file
+    from replywatch.classify.rules import RuleSet  # rules.py imports this module to skip the policy file
 
 POLICY_FILE = "30-matching.toml"
 # Every reason a candidate can have. Those with weight 0 only corroborate a candidate found otherwise.

@@ -13,8 +13,8 @@ from email.utils import getaddresses, parsedate_to_datetime
 import mailparser
 
 from replywatch.clock import as_utc
+from replywatch.domain.normalize import normalize_message_id, split_message_ids
 from replywatch.errors import ParseError
-from replywatch.match.normalize import normalize_message_id, split_message_ids
 from replywatch.parse.html_text import html_to_text
 from replywatch.parse.types import Address, Attachment, ParsedEmail
 

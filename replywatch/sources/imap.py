@@ -22,8 +22,8 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from imapclient.imapclient import SENT
 
 from replywatch.config import ImapSourceConfig
+from replywatch.domain.normalize import normalize_message_id
 from replywatch.errors import PermanentSourceError, TransientSourceError
-from replywatch.match.normalize import normalize_message_id
 from replywatch.sources.base import RawItem, dump_cursor, load_cursor
 from replywatch.sources.imap_connect import Backoff, Connection
 from replywatch.sources.imap_fetch import Fetched, fetch_batch

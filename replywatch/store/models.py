@@ -103,7 +103,7 @@ class Lead(Base):
     full_name: Mapped[str | None] = mapped_column(String(400))
     vehicle: Mapped[str | None] = mapped_column(String(400))
     origin_message_id: Mapped[int | None]  # the lead notice it came from (no FK: it may be purged)
-    # Contact state, derived from the lead's matched messages by replywatch.contact.
+    # Contact state, derived from the lead's matched messages by replywatch.domain.contact.
     first_touch_at: Mapped[datetime | None]
     contact_at: Mapped[datetime | None] = mapped_column(index=True)
     contact_channel: Mapped[str | None] = mapped_column(String(8))

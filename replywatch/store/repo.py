@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from replywatch.config import Settings
-from replywatch.match.normalize import normalize_email, normalize_phone
+from replywatch.domain.normalize import normalize_email, normalize_phone
 from replywatch.match.types import LeadRef
 from replywatch.store.models import (
     Associate,

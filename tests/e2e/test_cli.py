@@ -12,7 +12,7 @@ import pytest
 from clirun import replywatch
 from mailbuild import DANA, Maildir, at, lead_mail, mail
 
-from replywatch.export import COLUMNS
+from replywatch.reports.export import COLUMNS
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -250,7 +250,7 @@ def test_readme_quick_start_is_two_commands() -> None:
 
 
 def test_starter_config_is_valid(tmp_path: Path) -> None:
-    from replywatch.starter import STARTER_CONFIG
+    from replywatch.cli.starter import STARTER_CONFIG
 
     (tmp_path / "replywatch.toml").write_text(STARTER_CONFIG)
     settings = load_settings(tmp_path / "replywatch.toml", environ={})

@@ -9,8 +9,8 @@ from mailbuild import DANA, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.classify.rules import default_rules_dir, load_rules
+from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, Match, Message

@@ -11,13 +11,13 @@ import pytest
 from mailbuild import DANA, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import func, select
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.digest.build import build_digest
 from replywatch.digest.scope import scope_named, scopes
-from replywatch.export import contact_rows
-from replywatch.leads import import_leads
+from replywatch.ingest.leads import import_leads
+from replywatch.ingest.pipeline import Pipeline
 from replywatch.parse.leads_csv import parse_leads_csv
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.reports.export import contact_rows
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import LeadIdentity, Message, Quarantine

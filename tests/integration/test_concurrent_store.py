@@ -8,13 +8,13 @@ from pathlib import Path
 from mailbuild import DANA_PHONE, at, settings
 from sqlalchemy import func, select
 
+from replywatch.classify.rules import RuleSet, default_rules_dir, load_rules
 from replywatch.config import Settings
-from replywatch.directory import Directory
-from replywatch.ingest import BatchStore
+from replywatch.ingest.batch import BatchStore
+from replywatch.ingest.directory import Directory
+from replywatch.ingest.pipeline import Pipeline
+from replywatch.ingest.prepare import Preparer
 from replywatch.match.policy import policy_of
-from replywatch.pipeline import Pipeline
-from replywatch.prepare import Preparer
-from replywatch.rules import RuleSet, default_rules_dir, load_rules
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Match, Message, MessageKey, Quarantine

@@ -10,10 +10,10 @@ from mailbuild import DANA, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from replywatch.directory import Directory
-from replywatch.leads import refresh_contacts
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.classify.rules import default_rules_dir, load_rules
+from replywatch.ingest.directory import Directory
+from replywatch.ingest.leads import refresh_contacts
+from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, Match, Message

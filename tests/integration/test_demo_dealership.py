@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import load_settings
 from replywatch.demo import write_sample_dealership
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, Quarantine

@@ -12,12 +12,12 @@ import pytest
 from mailbuild import DANA, STORE, at, lead_mail, mail
 from sqlalchemy import func, select
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import ImapSourceConfig, Settings, settings_from_dict
 from replywatch.errors import ConfigError, PermanentSourceError
-from replywatch.export import contact_rows
+from replywatch.ingest.pipeline import Pipeline, PollResult
 from replywatch.parse.email import parse_email
-from replywatch.pipeline import Pipeline, PollResult
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.reports.export import contact_rows
 from replywatch.sources.base import RawItem, Source
 from replywatch.sources.factory import build_source
 from replywatch.sources.imap import ImapSource

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from mailbuild import DANA, STORE, at, mail
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import ImapSourceConfig, settings_from_dict
 from replywatch.errors import PermanentSourceError
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.ingest.pipeline import Pipeline
+from replywatch.reports.status import source_health
 from replywatch.sources.imap import ImapSource
-from replywatch.status import source_health
 from replywatch.store.db import open_database
 
 if TYPE_CHECKING:

@@ -10,14 +10,14 @@ import pytest
 from mailbuild import DANA, STORE, at, mail
 from sqlalchemy import select
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import ImapSourceConfig, Settings, settings_from_dict
 from replywatch.errors import PermanentSourceError, TransientSourceError
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.ingest.pipeline import Pipeline
+from replywatch.reports.status import source_health
 from replywatch.sources.base import RawItem, Source
 from replywatch.sources.imap import ImapSource
 from replywatch.sources.imap_connect import Backoff
-from replywatch.status import source_health
 from replywatch.store.db import open_database
 from replywatch.store.models import Message
 

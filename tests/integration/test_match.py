@@ -9,11 +9,11 @@ from pathlib import Path
 from mailbuild import DANA, DANA_PHONE, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import select
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import Settings
-from replywatch.export import contact_rows
-from replywatch.pipeline import Pipeline
-from replywatch.review_items import load_item, queue_ids
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.ingest.pipeline import Pipeline
+from replywatch.reports.export import contact_rows
+from replywatch.review.queue import load_item, queue_ids
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Match, Message

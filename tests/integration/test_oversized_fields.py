@@ -11,8 +11,8 @@ from pathlib import Path
 from mailbuild import DANA, DANA_PHONE, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import delete, func, select
 
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.classify.rules import default_rules_dir, load_rules
+from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, Match, Message, Quarantine, SourceCursor

@@ -13,10 +13,10 @@ import pytest
 from mailbuild import DANA, DANA_PHONE, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import func, select
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import Settings
-from replywatch.export import contact_rows, write_csv
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.ingest.pipeline import Pipeline
+from replywatch.reports.export import contact_rows, write_csv
 from replywatch.sources.base import RawItem
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
@@ -120,7 +120,7 @@ def test_a_crash_midway_then_a_rerun_equals_one_clean_run(tmp_path: Path, db_url
     cfg = settings(tmp_path, crash_url, inbox="maildir:mail")
     _, sessions = open_database(cfg.database.url)
     pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
-    import replywatch.pipeline as pipeline_module
+    import replywatch.ingest.pipeline as pipeline_module
 
     pipeline_module.BATCH_SIZE, saved = 3, pipeline_module.BATCH_SIZE
     try:
@@ -249,7 +249,7 @@ def test_a_late_lead_import_rematches_earlier_messages(tmp_path: Path, db_url: s
     pipeline = run(cfg)
     assert export(pipeline) == []
     # When the lead arrives late by CSV import (naive time = store-local)
-    from replywatch.leads import import_leads
+    from replywatch.ingest.leads import import_leads
     from replywatch.parse.leads_csv import parse_leads_csv
 
     records = parse_leads_csv(

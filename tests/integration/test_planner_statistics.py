@@ -11,8 +11,8 @@ from mailbuild import DANA_PHONE, at, settings
 from sqlalchemy import text
 
 from replywatch import pipeline as pipeline_module
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.classify.rules import default_rules_dir, load_rules
+from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store import db as db_module
 from replywatch.store.db import GROWING_TABLES, open_database

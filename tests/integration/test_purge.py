@@ -11,22 +11,22 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import Settings, load_settings
 from replywatch.demo import write_sample_dealership
 from replywatch.digest.build import Digest, build_digest
 from replywatch.digest.render import render
 from replywatch.digest.scope import scopes
-from replywatch.directory import Directory
 from replywatch.errors import ReplywatchError
-from replywatch.export import contact_rows
-from replywatch.leads import refresh_contacts
-from replywatch.pipeline import Pipeline
-from replywatch.purge import parse_days, purge, redact_error
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.ingest.directory import Directory
+from replywatch.ingest.leads import refresh_contacts
+from replywatch.ingest.pipeline import Pipeline
+from replywatch.reports.export import contact_rows
+from replywatch.reports.status import source_health
 from replywatch.sources.factory import build_source
-from replywatch.status import source_health
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, Message, Quarantine
+from replywatch.store.purge import parse_days, purge, redact_error
 
 END = date(2026, 11, 30)  # the sample's weeks are the five before this Monday
 WEEKS = [END - timedelta(weeks=n) for n in range(5, 0, -1)]

@@ -7,15 +7,15 @@ from pathlib import Path
 from mailbuild import DANA, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import select
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import Settings
-from replywatch.directory import Directory
-from replywatch.export import contact_rows
+from replywatch.ingest.directory import Directory
+from replywatch.ingest.pipeline import Pipeline
 from replywatch.match.link import Matching
 from replywatch.match.policy import load_policy
-from replywatch.pipeline import Pipeline
-from replywatch.review import Reviewer
-from replywatch.review_items import load_item, queue_ids
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.reports.export import contact_rows
+from replywatch.review.decisions import Reviewer
+from replywatch.review.queue import load_item, queue_ids
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Match, ReviewDecision

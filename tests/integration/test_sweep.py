@@ -7,11 +7,11 @@ from pathlib import Path
 from mailbuild import DANA, Maildir, at, mail, settings
 from sqlalchemy import select
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.clock import now
 from replywatch.daemon.sweep import sweep_recent
+from replywatch.ingest.pipeline import Pipeline
 from replywatch.match.policy import load_policy
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
 from replywatch.sources.factory import build_source
 from replywatch.store import repo
 from replywatch.store.db import open_database

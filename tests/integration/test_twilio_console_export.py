@@ -9,10 +9,10 @@ from mailbuild import DANA_PHONE, Maildir, at, lead_mail, settings
 from sqlalchemy import func, select
 from twilio_export import row, write_export
 
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import Settings
-from replywatch.export import contact_rows, write_csv
-from replywatch.pipeline import Pipeline
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.ingest.pipeline import Pipeline
+from replywatch.reports.export import contact_rows, write_csv
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Message

@@ -13,17 +13,17 @@ from fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, parse_target, 
 from mailbuild import DANA_PHONE, Maildir, at, lead_mail, settings
 from sqlalchemy import event, func, select
 
-import replywatch.pipeline as pipeline_module
+import replywatch.ingest.pipeline as pipeline_module
+from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import Settings, TwilioSourceConfig
 from replywatch.errors import PermanentSourceError, TransientSourceError
-from replywatch.export import contact_rows, write_csv
-from replywatch.pipeline import Pipeline, PollResult
-from replywatch.rules import default_rules_dir, load_rules
+from replywatch.ingest.pipeline import Pipeline, PollResult
+from replywatch.reports.export import contact_rows, write_csv
+from replywatch.reports.status import source_health
 from replywatch.sources.base import RawItem
 from replywatch.sources.factory import build_source
 from replywatch.sources.twilio import TwilioSource
 from replywatch.sources.twilio_http import RetryPolicy
-from replywatch.status import source_health
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, Message
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from replywatch.business_hours import BusinessHours
 from replywatch.config import StoreConfig
+from replywatch.domain.business_hours import BusinessHours
 
 CHICAGO = ZoneInfo("America/Chicago")
 HOUR = 3600

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import need
 
-from replywatch.classify import Classification, classify_email, classify_sms
+from replywatch.classify.classify import Classification, classify_email, classify_sms
+from replywatch.classify.rules import RuleSet, default_rules_dir, load_rules
+from replywatch.ingest.prepare import verdict
 from replywatch.parse.types import NOISE_KINDS, Address, Attachment, ParsedEmail, ParsedSms
-from replywatch.prepare import verdict
-from replywatch.rules import RuleSet, default_rules_dir, load_rules
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 ADF = b'<?xml version="1.0"?><?adf version="1.0"?><adf><prospect><id>42</id></prospect></adf>'

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from mailbuild import DANA, at, lead_mail, mail
 from mailbuild import settings as dealership
 
-from replywatch.directory import Directory
+from replywatch.classify.rules import RULE_KINDS, RuleSet, default_rules_dir, load_rules
 from replywatch.errors import ParseError
-from replywatch.prepare import UNPARSABLE, Preparer, verdict
-from replywatch.rules import RULE_KINDS, RuleSet, default_rules_dir, load_rules
+from replywatch.ingest.directory import Directory
+from replywatch.ingest.prepare import UNPARSABLE, Preparer, verdict
 from replywatch.sources.base import RawItem
 from replywatch.store.db import open_database
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from replywatch import collector
+from replywatch.ingest import collector
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from replywatch.business_hours import BusinessHours
 from replywatch.config import StoreConfig
-from replywatch.contact import ContactState, MessageFact, contact_state
+from replywatch.domain.business_hours import BusinessHours
+from replywatch.domain.contact import ContactState, MessageFact, contact_state
 from replywatch.parse.types import NOISE_KINDS
 
 RECEIVED = datetime(2026, 1, 12, 15, 0, tzinfo=UTC)  # Monday 09:00 in Chicago

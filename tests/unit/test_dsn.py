@@ -8,8 +8,8 @@ from email.message import EmailMessage
 
 from conftest import SHARED, need
 
+from replywatch.ingest.prepare import with_lf
 from replywatch.parse.dsn import Recipient, read_report
-from replywatch.prepare import with_lf
 
 CORPUS = SHARED / "corpus"
 

@@ -99,7 +99,7 @@ def test_thresholds_come_from_the_rules_folder(tmp_path: Path, auto: float) -> N
 
 
 def test_rules_check_validates_the_matching_file_beside_the_rules(tmp_path: Path) -> None:
-    from replywatch.rules import check_rules, default_rules_dir
+    from replywatch.classify.rules import check_rules, default_rules_dir
 
     # Given the shipped rules folder, and a copy whose matching file has a misspelt reason
     assert check_rules(default_rules_dir()) == []

@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from replywatch.digest.present import HEADLINE, change, duration, headline, show
-from replywatch.metrics import Cell, Counts, Durations, Figures, WindowData, quantile
+from replywatch.reports.metrics import Cell, Counts, Durations, Figures, WindowData, quantile
 
 
 def test_median_and_p90_are_the_usual_ones() -> None:

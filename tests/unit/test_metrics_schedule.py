@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from replywatch.config import DigestConfig, SmtpConfig, settings_from_dict
-from replywatch.digest.runs import backoff
 from replywatch.digest.schedule import due_week
 from replywatch.digest.scope import GROUP, Scope, StoreRef, require_monday, week_edges
 from replywatch.errors import ConfigError, ReplywatchError
+from replywatch.store.digest_runs import backoff
 
 CHICAGO, DENVER = ZoneInfo("America/Chicago"), ZoneInfo("America/Denver")
 HONDA = Scope("Honda", "Honda", (StoreRef(1, "Honda", CHICAGO),), ("gm@honda.example",))

@@ -7,7 +7,7 @@ import random
 import phonenumbers
 import pytest
 
-from replywatch.match.normalize import normalize_email, normalize_phone
+from replywatch.domain.normalize import normalize_email, normalize_phone
 
 
 @pytest.mark.parametrize("written", ["(512) 555-0134", "512.555.0134", "1-512-555-0134", "+1 512 555 0134"])

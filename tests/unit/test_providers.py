@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from replywatch.classify.rules import RuleSet, check_rules, default_rules_dir, load_rules
 from replywatch.errors import ParseError
+from replywatch.ingest.prepare import read_email, verdict
 from replywatch.parse.providers import NoticeFormat, parse_notice
-from replywatch.prepare import read_email, verdict
-from replywatch.rules import RuleSet, check_rules, default_rules_dir, load_rules
 
 CARS_COM = """\
 You have a new lead from Cars.com!

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import SHARED, need
 
-from replywatch.classify import email_reply_text
+from replywatch.classify.classify import email_reply_text
+from replywatch.ingest.prepare import read_email
 from replywatch.parse.replies import reply_text
-from replywatch.prepare import read_email
 
 EXPECTED = Path(__file__).resolve().parents[1] / "fixtures" / "reply_text_expected.toml"
 BODIES = SHARED / "corpus" / "reply_bodies"

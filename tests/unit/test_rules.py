@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from replywatch.errors import RulesError
-from replywatch.parse.types import KINDS
-from replywatch.rules import (
+from replywatch.classify.rules import (
     CONDITION_TYPES,
     ConditionType,
     MessageView,
@@ -18,6 +16,8 @@ from replywatch.rules import (
     default_rules_dir,
     load_rules,
 )
+from replywatch.errors import RulesError
+from replywatch.parse.types import KINDS
 
 REPLY = MessageView(channel="email", subject="Re: your Civic", sender="pat@example.com", body="Sounds good")
 

@@ -8,7 +8,7 @@ import sys
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from replywatch.rules import sms_keyword
+from replywatch.classify.rules import sms_keyword
 
 EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 

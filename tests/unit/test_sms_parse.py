@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from replywatch.classify import classify_sms
+from replywatch.classify.classify import classify_sms
+from replywatch.classify.rules import RuleSet, default_rules_dir, load_rules
+from replywatch.domain.normalize import normalize_phone
 from replywatch.errors import ParseError
-from replywatch.match.normalize import normalize_phone
 from replywatch.parse.sms import csv_dialect, parse_sms_row
 from replywatch.parse.types import INBOUND, OUTBOUND
-from replywatch.rules import RuleSet, default_rules_dir, load_rules
 
 # The header of a Twilio console "Export CSV" of the messaging logs, in the console's column order.
 CONSOLE_HEADER = (

@@ -20,17 +20,17 @@ from sqlalchemy import Table
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from replywatch import collector
+from replywatch.classify.rules import RuleSet
 from replywatch.clock import now as clock_now
 from replywatch.config import Settings
-from replywatch.directory import Directory
 from replywatch.errors import ReplywatchError, SourceError, StoreError
-from replywatch.ingest import BatchStore
+from replywatch.ingest import collector
+from replywatch.ingest.batch import BatchStore
+from replywatch.ingest.directory import Directory
+from replywatch.ingest.prepare import Prepared, Preparer
 from replywatch.match.policy import policy_of
 from replywatch.parse.sms import sms_status
 from replywatch.parse.types import CHANNEL_SMS
-from replywatch.prepare import Prepared, Preparer
-from replywatch.rules import RuleSet
 from replywatch.sources.base import RawItem, Source
 from replywatch.store import repo
 from replywatch.store.db import GrowingTables, batch_transaction

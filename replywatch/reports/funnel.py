@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from replywatch.clock import as_utc
 from replywatch.errors import ReplywatchError
-from replywatch.metrics import Window, in_window
+from replywatch.reports.metrics import Window, in_window
 from replywatch.store.models import FunnelEvent, Lead, Store
 
 EVENTS = ("appointment", "show", "sold")

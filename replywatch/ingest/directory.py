@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from replywatch.business_hours import BusinessHours
 from replywatch.config import Settings, StoreConfig
+from replywatch.domain.business_hours import BusinessHours
 from replywatch.store import repo
 from replywatch.store.models import Associate, Store
 

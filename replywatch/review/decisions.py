@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from replywatch.directory import Directory
+from replywatch.domain.normalize import loose_email
 from replywatch.errors import ReplywatchError
-from replywatch.leads import refresh_contacts
+from replywatch.ingest.directory import Directory
+from replywatch.ingest.leads import refresh_contacts
 from replywatch.match.link import Matching, follow_thread, rematch_for_leads
-from replywatch.match.normalize import loose_email
 from replywatch.match.score import MATCHED, REJECTED
 from replywatch.parse.types import INBOUND
-from replywatch.review_items import ReviewItem, load_item, queue_ids
+from replywatch.review.queue import ReviewItem, load_item, queue_ids
 from replywatch.store.models import Lead, LeadIdentity, Match, Message, MessageKey, ReviewDecision
 
 __all__ = ["Decided", "ReviewItem", "Reviewer", "load_item", "queue_ids"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from replywatch.classify.rules import BODY_LIMIT, MessageView, RuleSet, sms_keyword
 from replywatch.parse.replies import reply_text
 from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, ParsedEmail, ParsedSms
-from replywatch.rules import BODY_LIMIT, MessageView, RuleSet, sms_keyword
 
 HUMAN = "human"
 DEFAULT_RULE = "default"

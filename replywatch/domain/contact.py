@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from replywatch.business_hours import BusinessHours
+from replywatch.domain.business_hours import BusinessHours
 from replywatch.parse.types import INBOUND, OUTBOUND
 
 _ONE_SECOND = timedelta(seconds=1)

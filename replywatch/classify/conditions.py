@@ -16,8 +16,8 @@ _PHRASE_CHARS = 80  # reply_is compares only short replies: a keyword or a phras
 
 @dataclass(slots=True)  # not frozen: building a frozen one costs twice as much, and one is built per message
 class MessageView:
-    """What conditions read of one message; replywatch.classify builds one per message. Conditions only read
-    it."""
+    """What conditions read of one message; classify.classify builds one per message. Conditions only
+    read it."""
 
     channel: str
     subject: str = ""

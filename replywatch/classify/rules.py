@@ -8,11 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from replywatch.errors import RulesError
-from replywatch.match.policy import check_policy, matching_file
-from replywatch.parse.providers import FormatError, NoticeFormat, notice_format
-from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, KINDS
-from replywatch.rule_conditions import (
+from replywatch.classify.conditions import (
     BODY_LIMIT,
     CONDITION_TYPES,
     Builder,
@@ -25,6 +21,10 @@ from replywatch.rule_conditions import (
     condition_type,
     sms_keyword,
 )
+from replywatch.errors import RulesError
+from replywatch.match.policy import check_policy, matching_file
+from replywatch.parse.providers import FormatError, NoticeFormat, notice_format
+from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, KINDS
 
 __all__ = [
     "BODY_LIMIT",
@@ -96,7 +96,7 @@ class RuleSet:
 
 def default_rules_dir() -> Path:
     """The rules shipped with replywatch (the repository's rules/ folder)."""
-    return Path(__file__).resolve().parent / "default_rules"
+    return Path(__file__).resolve().parents[1] / "default_rules"
 
 
 def load_rules(directory: Path) -> RuleSet:

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
-from replywatch.directory import Directory
-from replywatch.leads import LeadInput, add_leads, record_bounces, refresh_contacts
+from replywatch.ingest.directory import Directory
+from replywatch.ingest.leads import LeadInput, add_leads, record_bounces, refresh_contacts
+from replywatch.ingest.prepare import Prepared
 from replywatch.match.candidates import CandidateIndex
 from replywatch.match.evidence import MessageFacts, build_query
 from replywatch.match.link import (
@@ -30,7 +31,6 @@ from replywatch.match.policy import MatchPolicy, load_policy
 from replywatch.match.score import MATCHED
 from replywatch.match.types import MatchQuery
 from replywatch.parse.types import OUTBOUND
-from replywatch.prepare import Prepared
 from replywatch.store import repo
 from replywatch.store.models import KEY_LENGTH, Match, Message, MessageKey
 

@@ -15,17 +15,17 @@ from email.errors import MessageError
 from email.parser import BytesHeaderParser
 from typing import Any
 
-from replywatch.classify import Classification, classify_email, classify_sms, email_reply_text
-from replywatch.directory import Directory
+from replywatch.classify.classify import Classification, classify_email, classify_sms, email_reply_text
+from replywatch.classify.rules import BODY_LIMIT, RuleSet
+from replywatch.domain.normalize import normalize_email, normalize_phone
 from replywatch.errors import ParseError
-from replywatch.match.normalize import normalize_email, normalize_phone
+from replywatch.ingest.directory import Directory
 from replywatch.parse.adf import find_adf, parse_adf
 from replywatch.parse.dsn import read_report
 from replywatch.parse.email import parse_email
 from replywatch.parse.providers import parse_notice
 from replywatch.parse.sms import parse_sms_row
 from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, INBOUND, OUTBOUND, LeadRecord, ParsedEmail
-from replywatch.rules import BODY_LIMIT, RuleSet
 from replywatch.sources.base import RawItem
 from replywatch.store.models import KEY_LENGTH, MESSAGE_TEXT_LENGTHS, clip_texts
 

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from replywatch.clock import as_utc
 from replywatch.config import Settings
-from replywatch.contact import MessageFact, contact_state
-from replywatch.directory import Directory
+from replywatch.domain.contact import MessageFact, contact_state
+from replywatch.domain.normalize import loose_email, normalize_email, normalize_phone
+from replywatch.ingest.directory import Directory
 from replywatch.match.candidates import EARLY_SLACK
 from replywatch.match.link import Matching, rematch_for_leads
 from replywatch.match.names import keys_to_find_messages
 from replywatch.match.namescore import lead_blocking_keys, lead_names
-from replywatch.match.normalize import loose_email, normalize_email, normalize_phone
 from replywatch.match.policy import MatchPolicy, load_policy
 from replywatch.parse.types import LeadRecord
 from replywatch.store import repo

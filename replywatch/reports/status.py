@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from replywatch.clock import as_utc, iso_z
-from replywatch.digest.runs import FAILED, digest_status
+from replywatch.store.digest_runs import FAILED, digest_status
 from replywatch.store.models import Lead, Match, Quarantine, SourceLease, SourceState
 
 STALL_GRACE_S = 60  # beyond three intervals plus this, a source nobody polls is stalled

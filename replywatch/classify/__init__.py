@@ -1,0 +1,1 @@
+"""Classification: rule files, their conditions, and the kind each message gets."""

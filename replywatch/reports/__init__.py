@@ -1,0 +1,1 @@
+"""Every read-side query: weekly metrics, the funnel, the contacts export, status."""

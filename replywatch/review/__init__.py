@@ -1,0 +1,1 @@
+"""The review queue: doubtful matches as people see them, and their decisions."""
