@@ -23,10 +23,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from replywatch.classify.rules import RuleSet, default_rules_dir, load_rules
+from replywatch.domain.vocabulary import NOISE_KINDS
 from replywatch.ingest.prepare import Verdict, verdict, with_lf
 from replywatch.parse.dsn import read_report
 from replywatch.parse.replies import reply_text
-from replywatch.parse.types import NOISE_KINDS
 
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED = REPO / "tests" / "fixtures" / "reply_text_expected.toml"

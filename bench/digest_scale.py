@@ -38,8 +38,8 @@ from replywatch.digest.build import build_digest
 from replywatch.digest.render import render
 from replywatch.digest.scope import scopes
 from replywatch.digest.send import digest_message
-from replywatch.store import repo
 from replywatch.store.db import open_database
+from replywatch.store.directory import sync_directory
 
 WEEK_OF = date(2026, 11, 23)
 END = datetime(2026, 11, 30, 6, tzinfo=UTC)  # digest week ended; `now` of every run
@@ -164,8 +164,7 @@ def prepare(url: str, weeks: int, per_week: int) -> float:
     began = time.perf_counter()
     cfg = settings(url)
     _, sessions = open_database(url)
-    with sessions() as session, session.begin():
-        repo.sync_directory(session, cfg)
+    sync_directory(sessions, cfg)
     rows = synthetic(weeks, per_week, seed=weeks)
     (load_sqlite if url.startswith("sqlite") else load_pg)(url, rows)
     return time.perf_counter() - began

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import load_settings
 from replywatch.demo import write_sample_dealership
+from replywatch.ingest.directory import open_directory
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
@@ -30,7 +31,9 @@ from replywatch.store.db import open_database
 def ingest_once(config: Path, url: str) -> tuple[int, float]:
     settings = load_settings(config, environ={"REPLYWATCH_DATABASE_URL": url})
     _, sessions = open_database(settings.database.url)
-    pipeline = Pipeline(sessions, settings, load_rules(default_rules_dir()))
+    pipeline = Pipeline(
+        sessions, settings, load_rules(default_rules_dir()), open_directory(sessions, settings)
+    )
     began = time.perf_counter()
     items = sum(pipeline.poll(build_source(cfg)).stored for cfg in settings.sources)
     return items, time.perf_counter() - began

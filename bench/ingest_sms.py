@@ -44,6 +44,7 @@ from twilio.rest import Client  # noqa: E402
 
 from replywatch.classify.rules import default_rules_dir, load_rules  # noqa: E402
 from replywatch.config import load_settings  # noqa: E402
+from replywatch.ingest.directory import open_directory  # noqa: E402
 from replywatch.ingest.pipeline import BATCH_SIZE, Pipeline  # noqa: E402
 from replywatch.sources.base import RawItem  # noqa: E402
 from replywatch.sources.factory import build_source  # noqa: E402
@@ -179,7 +180,9 @@ def profile(root: Path, limit: int) -> None:
     """Poll the first `limit` messages in-process under cProfile; print the top of the profile."""
     settings = load_settings(root / "replywatch.toml")
     _, sessions = open_database(settings.database.url)
-    pipeline = Pipeline(sessions, settings, load_rules(default_rules_dir()))
+    pipeline = Pipeline(
+        sessions, settings, load_rules(default_rules_dir()), open_directory(sessions, settings)
+    )
     source = build_source(settings.sources[0])
 
     class First:

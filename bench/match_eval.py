@@ -30,6 +30,7 @@ from match_world import World, write
 from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import load_settings
 from replywatch.domain.contact import MessageFact, contact_state
+from replywatch.ingest.directory import open_directory
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
@@ -148,7 +149,9 @@ def main(argv: Iterable[str] | None = None) -> None:
         config = write(world, root)
         settings = load_settings(config, environ={})
         _, sessions = open_database(settings.database.url)
-        pipeline = Pipeline(sessions, settings, load_rules(default_rules_dir()))
+        pipeline = Pipeline(
+            sessions, settings, load_rules(default_rules_dir()), open_directory(sessions, settings)
+        )
         began = time.perf_counter()
         for source in settings.sources:
             pipeline.poll(build_source(source))

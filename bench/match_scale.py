@@ -24,11 +24,13 @@ import psycopg
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
+from replywatch.classify.rules import default_rules_dir
 from replywatch.config import settings_from_dict
 from replywatch.ingest.batch import BatchStore
-from replywatch.ingest.directory import Directory
-from replywatch.ingest.prepare import Prepared
+from replywatch.ingest.directory import open_directory
+from replywatch.ingest.prepare import Prepared, PreparedMessage
 from replywatch.match.namescore import lead_blocking_keys
+from replywatch.match.policy import load_policy
 from replywatch.sources.base import RawItem
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, LeadIdentity, LeadNameKey
@@ -176,26 +178,28 @@ def replies(
         sms = 0.6 <= roll < 0.85
         sender = phone if sms else email if roll < 0.6 else f"x{n}@work.example"
         keys = {"from": [sender], "to": ["+15125550100" if sms else "dana@store.example"]}
-        message = {
-            "source": "bench",
-            "external_id": f"R{n}",
-            "position": f"R{n}",
-            "kind": "human",
-            "rule": None,
-            "channel": "sms" if sms else "email",
-            "direction": "inbound",
-            "sent_at": sent,
-            "sender": sender,
-            "sender_name": None if sms else f"{first} {last}",
-            "subject": None if sms else "question",
-            "header_message_id": None if sms else f"<r{n}@x>",
-            "is_reply": False,
-            "snippet": "Is it available?",
-            "status": None,
-            "associate_id": None,
-            "store_id": None,
-            "ingested_at": NOW,
-        }
+        message = PreparedMessage(
+            **{
+                "source": "bench",
+                "external_id": f"R{n}",
+                "position": f"R{n}",
+                "kind": "human",
+                "rule": None,
+                "channel": "sms" if sms else "email",
+                "direction": "inbound",
+                "sent_at": sent,
+                "sender": sender,
+                "sender_name": None if sms else f"{first} {last}",
+                "subject": None if sms else "question",
+                "header_message_id": None if sms else f"<r{n}@x>",
+                "is_reply": False,
+                "snippet": "Is it available?",
+                "status": None,
+                "associate_id": None,
+                "store_id": None,
+                "ingested_at": NOW,
+            }
+        )
         items.append(Prepared(RawItem("bench", f"R{n}", f"R{n}", b""), message, keys))
     return items
 
@@ -218,16 +222,13 @@ def run(url: str, leads: int, count: int) -> float:
         }
     )
     _, sessions = open_database(url)
-    with sessions() as session, session.begin():
-        Directory(session, settings)
+    directory, policy = open_directory(sessions, settings), load_policy(default_rules_dir())
     open_leads = load_leads(sessions, leads, rng)
     batch = replies(open_leads, count, rng)
-    with sessions() as session:
-        directory = Directory(session, settings)
     began = time.perf_counter()
     for start in range(0, count, 200):
         with sessions() as session, session.begin():
-            store = BatchStore(session, directory, 90, NOW, None)
+            store = BatchStore(session, directory, 90, NOW, None, policy)
             store.store(batch[start : start + 200])
             store.finish()
     return (time.perf_counter() - began) / count

@@ -120,11 +120,24 @@ class SecretMixin(_Strict):
         return found
 
 
-class ImapSourceConfig(SecretMixin):
+class SourceBase(_Strict):
+    """What every source table has: its name, the store it reads for, how often it is polled (s)."""
+
+    name: str
+    store: str | None = None  # the store of leads whose notice names none, whose region reads numbers
+    interval: int = 60
+
+
+class FileSourceBase(SourceBase):
+    """A source read from a file or folder; a relative `path` is taken from the config file's folder."""
+
+    path: str
+
+
+class ImapSourceConfig(SourceBase, SecretMixin):
     """An IMAP lead inbox: implicit TLS or STARTTLS (plain text only to loopback or when insecure),
     a password or XOAUTH2 with a refresh token, and INBOX plus the sent folder unless `folders` says."""
 
-    name: str
     type: Literal["imap"]
     host: str
     port: int | None = None  # default 993 with tls, 143 otherwise
@@ -148,8 +161,6 @@ class ImapSourceConfig(SecretMixin):
     since: date | None = None  # ignore mail that arrived before this day
     text_part_cap: int = Field(default=256 * 1024, ge=1024)
     timeout: float = 60.0
-    store: str | None = None  # the store of leads whose notice names none we know
-    interval: int = 60
 
     @model_validator(mode="after")
     def _safe_transport(self) -> ImapSourceConfig:
@@ -186,10 +197,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class TwilioSourceConfig(SecretMixin):
+class TwilioSourceConfig(SourceBase, SecretMixin):
     """The Twilio message log (or a Twilio-compatible one at `base_url`), read through the `twilio` SDK."""
 
-    name: str
     type: Literal["twilio"]
     account_sid: str
     auth_token_env: str | None = None
@@ -200,8 +210,6 @@ class TwilioSourceConfig(SecretMixin):
     numbers: list[str] = Field(default_factory=list)  # ours, E.164; empty: every message of the account
     base_url: str = "https://api.twilio.com"
     since: date | None = None  # GMT day the first poll reads from; default all the API keeps (~400 days)
-    store: str | None = None  # whose region reads the customers' numbers; default the first store
-    interval: int = 60
 
     @field_validator("numbers")
     @classmethod
@@ -238,21 +246,18 @@ class TwilioSourceConfig(SecretMixin):
         return self.account_sid, token or ""
 
 
-class LocalMailSourceConfig(_Strict):
-    name: str
+class LocalMailSourceConfig(FileSourceBase):
+    """A Maildir (with Maildir++ subfolders), an mbox file, or a folder of .eml files."""
+
     type: Literal["maildir", "mbox", "eml-dir"]
-    path: str
     sent_folders: list[str] = Field(default_factory=lambda: ["Sent", "Sent Items", "Sent Messages"])
-    store: str | None = None  # the store of leads whose notice names none we know
-    interval: int = 60
 
 
-class SmsCsvSourceConfig(_Strict):
-    name: str
+class SmsCsvSourceConfig(FileSourceBase):
+    """An SMS log CSV: the generic columns or a Twilio console export."""
+
     type: Literal["sms-csv"]
-    path: str
-    store: str | None = None  # whose region reads the phone numbers; default the first store
-    interval: int = 300
+    interval: int = 300  # an export is replaced by hand: polled less often
 
 
 SourceConfig = Annotated[
@@ -368,9 +373,8 @@ class Settings(_Strict):
             if a.store not in store_names:
                 raise ValueError(f"associates[{i}].store: no store named {a.store!r}")
         for i, src in enumerate(self.sources):
-            store = getattr(src, "store", None)
-            if store is not None and store not in store_names:
-                raise ValueError(f"sources[{i}].store: no store named {store!r}")
+            if src.store is not None and src.store not in store_names:
+                raise ValueError(f"sources[{i}].store: no store named {src.store!r}")
         return self
 
     def store(self, name: str) -> StoreConfig:
@@ -490,9 +494,8 @@ def _resolve_relative(settings: Settings, base: Path) -> Settings:
             updates["database"] = DatabaseConfig(url=f"sqlite:///{(base / rel).resolve()}")
     sources = []
     for src in settings.sources:
-        path = getattr(src, "path", None)
-        if path is not None and not Path(path).is_absolute():
-            src = src.model_copy(update={"path": str((base / path).resolve())})
+        if isinstance(src, FileSourceBase) and not Path(src.path).is_absolute():
+            src = src.model_copy(update={"path": str((base / src.path).resolve())})
         sources.append(src)
     updates["sources"] = sources
     if settings.rules_dir and not Path(settings.rules_dir).is_absolute():

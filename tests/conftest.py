@@ -1,4 +1,8 @@
-"""Shared fixtures: a fresh database per test on SQLite and on PostgreSQL, and the ../shared folder."""
+"""Shared fixtures: a fresh database per test on SQLite and on PostgreSQL; what is missing, said once.
+
+A test that needs a server (PostgreSQL, Dovecot, Chromium) or the labelled corpus in ../shared/corpus
+skips when it is absent, and the run ends with one line naming what was missing and how to get it.
+With REPLYWATCH_REQUIRE_SERVERS=1 (CI) such a test fails instead."""
 
 from __future__ import annotations
 
@@ -12,7 +16,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+SHARED = REPO.parent / "shared"  # only the labelled corpus is read from here
+DATA = REPO / "tests" / "data"  # the project's own test infrastructure (Dovecot config, Twilio specs)
+_MISSING: dict[str, int] = {}  # what a test needed and did not find → how many tests skipped for it
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -20,11 +26,23 @@ def servers_required() -> bool:
     return os.environ.get("REPLYWATCH_REQUIRE_SERVERS") == "1" or os.environ.get("CI") == "true"
 
 
-def need(reason: str) -> None:
-    """Skip for want of a server or file, unless servers are required (CI): then fail."""
+def need(reason: str, what: str) -> None:
+    """Skip for want of a server or file (`what`, with how to get it), unless servers are required (CI):
+    then fail."""
     if servers_required():
         pytest.fail(f"required for this test but missing: {reason}")
+    _MISSING[what] = _MISSING.get(what, 0) + 1
     pytest.skip(reason)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line at the end: which servers or files were missing, so skipped tests are never silent."""
+    if _MISSING:
+        listed = "; ".join(f"{what} ({n} tests)" for what, n in sorted(_MISSING.items()))
+        terminalreporter.write_line(
+            f"missing, so skipped: {listed}. See README, Development; `bash .ci/run` installs them.",
+            yellow=True,
+        )
 
 
 def pg_url() -> str:
@@ -58,16 +76,9 @@ def _pg_schema() -> Iterator[str]:
     try:
         conn = psycopg.connect(_libpq_dsn(base), autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        need(f"PostgreSQL at {base}: {exc}")
+        need(f"PostgreSQL at {base}: {exc}", "PostgreSQL (a server on 127.0.0.1:5432, database test)")
     with conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     yield f"{base}?options=-csearch_path%3D{schema}"
     with psycopg.connect(_libpq_dsn(base), autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-@pytest.fixture
-def shared() -> Path:
-    if not SHARED.is_dir():
-        need(f"{SHARED} (the shared folder beside the repository)")
-    return SHARED

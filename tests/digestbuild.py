@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.config import Settings, settings_from_dict
-from replywatch.store import repo
 from replywatch.store.db import open_database
+from replywatch.store.directory import sync_directory
 from replywatch.store.models import Associate, Lead, Match, Message, Store
 
 HONDA, TOYOTA = "Main Street Honda", "Lakeside Toyota"
@@ -37,8 +37,7 @@ def dealership(db_url: str, smtp: dict[str, Any] | None = None, **digest: Any) -
 
 def open_dealership(settings: Settings) -> sessionmaker[Session]:
     _, sessions = open_database(settings.database.url)
-    with sessions() as session, session.begin():
-        repo.sync_directory(session, settings)
+    sync_directory(sessions, settings)
     return sessions
 
 

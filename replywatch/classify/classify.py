@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 
 from replywatch.classify.rules import BODY_LIMIT, MessageView, RuleSet, sms_keyword
+from replywatch.domain.vocabulary import Channel
 from replywatch.parse.replies import reply_text
-from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, ParsedEmail, ParsedSms
+from replywatch.parse.types import ParsedEmail, ParsedSms
 
 HUMAN = "human"
 DEFAULT_RULE = "default"
@@ -50,7 +51,7 @@ def email_view(email: ParsedEmail, reply: str | None = None) -> MessageView:
     """What the rule conditions read of an email."""
     content_type, report_type = _content_type(email)
     return MessageView(
-        channel=CHANNEL_EMAIL,
+        channel=Channel.EMAIL,
         subject=email.subject,
         sender=email.sender.address if email.sender else "",
         body=(email.text or email.html)[:BODY_LIMIT],
@@ -71,7 +72,7 @@ def sms_view(sms: ParsedSms) -> MessageView:
     """What the rule conditions read of an SMS."""
     body = sms.body[:BODY_LIMIT]
     return MessageView(
-        channel=CHANNEL_SMS, sender=sms.sender, body=body, keyword=sms_keyword(sms.body), reply=body
+        channel=Channel.SMS, sender=sms.sender, body=body, keyword=sms_keyword(sms.body), reply=body
     )
 
 

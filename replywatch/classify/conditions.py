@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS
+from replywatch.domain.vocabulary import Channel
 
 BODY_LIMIT = 4096  # characters of body text that body_matches reads
 _PHRASE_CHARS = 80  # reply_is compares only short replies: a keyword or a phrase, never a letter
@@ -94,8 +94,10 @@ def _text(key: str, value: object) -> str:
 
 @condition_type("channel")
 def _channel(value: object, _: dict[str, object]) -> Predicate:
-    if value not in (CHANNEL_EMAIL, CHANNEL_SMS):
-        raise InvalidRule(f"channel must be {CHANNEL_EMAIL!r} or {CHANNEL_SMS!r}, not {value!r}", "channel")
+    if value not in (Channel.EMAIL, Channel.SMS):
+        raise InvalidRule(
+            f"channel must be {Channel.EMAIL.value!r} or {Channel.SMS.value!r}, not {value!r}", "channel"
+        )
     return lambda view: view.channel == value
 
 

@@ -21,10 +21,10 @@ from replywatch.classify.conditions import (
     condition_type,
     sms_keyword,
 )
+from replywatch.domain.vocabulary import Channel, Kind
 from replywatch.errors import RulesError
-from replywatch.match.policy import check_policy, matching_file
+from replywatch.match.policy import MatchPolicy, check_policy, load_policy, matching_file
 from replywatch.parse.providers import FormatError, NoticeFormat, notice_format
-from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, KINDS
 
 __all__ = [
     "BODY_LIMIT",
@@ -46,7 +46,7 @@ __all__ = [
     "sms_keyword",
 ]
 
-RULE_KINDS = (*KINDS, "opt_in")
+RULE_KINDS = tuple(Kind)
 _RULE_HEADER = re.compile(r"^\s*\[\[\s*rule\s*\]\]")
 _TOML_LINE = re.compile(r"\(at line (\d+),")
 
@@ -63,16 +63,21 @@ class Rule:
     notice: NoticeFormat | None = None  # how to read a provider's plain-text lead notice ([rule.lead])
 
 
-class RuleSet:
-    """Rules in order; the first whose conditions all hold decides."""
+_Plan = tuple[tuple[Rule, tuple[Predicate, ...]], ...]  # per channel: its rules and their tests
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
+
+class RuleSet:
+    """Rules in order; the first whose conditions all hold decides. `policy` is the matching policy of
+    the same folder (its 30-matching.toml), so that what classifies and what matches come from one place."""
+
+    def __init__(self, rules: Sequence[Rule], policy: MatchPolicy) -> None:
         self.rules = tuple(rules)
+        self.policy = policy
         self._notices = {rule.name: rule.notice for rule in self.rules if rule.notice is not None}
         # Per channel, drop rules bound to the other channel and their channel test: the hot path is shorter.
-        self._plans = {channel: self._plan(channel) for channel in (CHANNEL_EMAIL, CHANNEL_SMS)}
+        self._plans: dict[str, _Plan] = {channel: self._plan(channel) for channel in Channel}
 
-    def _plan(self, channel: str) -> tuple[tuple[Rule, tuple[Predicate, ...]], ...]:
+    def _plan(self, channel: str) -> _Plan:
         plan = []
         for rule in self.rules:
             channels = {c.value for c in rule.conditions if c.key == "channel"}
@@ -104,7 +109,7 @@ def load_rules(directory: Path) -> RuleSet:
     rules, errors = _read_directory(directory)
     if errors:
         raise RulesError(errors[0])
-    return RuleSet(rules)
+    return RuleSet(rules, load_policy(directory))
 
 
 def check_rules(directory: Path) -> list[str]:

@@ -14,11 +14,11 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-    from sqlalchemy.orm import Session, sessionmaker
-
     from replywatch.classify.rules import RuleSet
     from replywatch.config import Settings
+    from replywatch.ingest.directory import Directory
+    from replywatch.store import Sessions
+    from replywatch.store.db import Engine
 
 # soft_wrap: long lines (paths, errors) stay whole when output goes to a file or another program.
 console = Console(soft_wrap=True)
@@ -31,7 +31,9 @@ class Runtime:
     debug: bool = False
     _config_path: Path | None = field(default=None, repr=False)
     _settings: Settings | None = field(default=None, repr=False)
-    _db: tuple[Engine, sessionmaker[Session]] | None = field(default=None, repr=False)
+    _db: tuple[Engine, Sessions] | None = field(default=None, repr=False)
+    _directory: Directory | None = field(default=None, repr=False)
+    _rules: RuleSet | None = field(default=None, repr=False)
 
     @property
     def config_path(self) -> Path:
@@ -51,7 +53,7 @@ class Runtime:
         return self._settings
 
     @property
-    def sessions(self) -> sessionmaker[Session]:
+    def sessions(self) -> Sessions:
         if self._db is None:
             from replywatch.store.db import open_database
 
@@ -74,9 +76,21 @@ class Runtime:
         return beside if beside.is_dir() else default_rules_dir()
 
     def rules(self) -> RuleSet:
-        from replywatch.classify.rules import load_rules
+        """The rules folder's rules and its matching policy, loaded once per command."""
+        if self._rules is None:
+            from replywatch.classify.rules import load_rules
 
-        return load_rules(self.rules_dir())
+            self._rules = load_rules(self.rules_dir())
+        return self._rules
+
+    def directory(self) -> Directory:
+        """The configured stores and associates, synced into the database once per command that needs
+        them (idempotent), then read back."""
+        if self._directory is None:
+            from replywatch.ingest.directory import open_directory
+
+            self._directory = open_directory(self.sessions, self.settings)
+        return self._directory
 
 
 def runtime(ctx: typer.Context) -> Runtime:

@@ -44,14 +44,14 @@ def leads_import(
     """Import leads; a file with a bad row is refused whole, naming the line and column. Messages the new
     leads explain are matched again with the rules folder's matching policy, as a poll matches them."""
     from replywatch.ingest.leads import import_leads
-    from replywatch.match.policy import load_policy
     from replywatch.store.db import batch_transaction
 
     rt = runtime(ctx)
     records = [r for f in files for r in _read_lead_file(f)]
+    directory, policy = rt.directory(), rt.rules().policy
     # Matched again like a poll's batch, and in turn with the daemons' batches: each sees the other's rows.
     with batch_transaction(rt.sessions) as session:
-        new, known = import_leads(session, rt.settings, records, now(), load_policy(rt.rules_dir()))
+        new, known = import_leads(session, directory, rt.settings, records, now(), policy)
     console.print(f"imported {new} new leads" + (f" ({known} already known)" if known else ""))
 
 

@@ -114,7 +114,8 @@ def status(
     """Each scope's last digest and every one not sent yet, with its error and next attempt."""
     from rich.table import Table
 
-    from replywatch.store.digest_runs import FAILED, digest_status
+    from replywatch.reports.digests import digest_status
+    from replywatch.store.digest_runs import FAILED
 
     rt = runtime(ctx)
     with rt.sessions() as session:

@@ -25,7 +25,8 @@ def funnel_import(
     """Import CRM events; a bad row refuses the file, rows of leads replywatch has not seen are skipped."""
     if not file.is_file():
         raise ReplywatchError(f"{file}: no such file")
-    from replywatch.reports.funnel import import_funnel, read_funnel_file
+    from replywatch.reports.funnel import read_funnel_file
+    from replywatch.store.funnel import import_funnel
 
     rt = runtime(ctx)
     records = read_funnel_file(file)

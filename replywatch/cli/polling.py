@@ -59,7 +59,7 @@ def _poll_all(rt: Runtime, only: str | None, show_progress: bool, since: date | 
     configs = [settings.source(only)] if only else list(settings.sources)
     if not configs:
         raise ReplywatchError("no sources configured: add a [[sources]] table to the configuration")
-    pipeline = Pipeline(rt.sessions, settings, rt.rules())
+    pipeline = Pipeline(rt.sessions, settings, rt.rules(), rt.directory())
     failed = []
     for cfg in configs:
         if since and cfg.type == "imap":
@@ -139,7 +139,7 @@ def status(
     from replywatch.reports.status import source_health
 
     rt = runtime(ctx)
-    intervals = {s.name: float(getattr(s, "interval", 60)) for s in rt.settings.sources}
+    intervals = {s.name: float(s.interval) for s in rt.settings.sources}
     with rt.sessions() as session:
         report = source_health(session, list(intervals), now(), intervals)
     if check:

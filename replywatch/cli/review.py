@@ -18,6 +18,7 @@ import typer
 
 from replywatch.cli.context import Runtime, console, runtime
 from replywatch.clock import now
+from replywatch.domain.vocabulary import MatchStatus
 from replywatch.errors import ReplywatchError
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def _one_item(
 
     with rt.sessions() as session:
         item = load_item(session, message_id)
-    if item.status != "review":
+    if item.status != MatchStatus.REVIEW:
         return "skip"  # decided meanwhile (another reviewer, or a decision that taught its lead)
     console.print(item_view(item, *place))
     console.print(KEYS, style="dim", markup=False, highlight=False)
@@ -139,18 +140,14 @@ def _read_key(fd: int) -> str:
 
 @contextmanager
 def _reviewer(rt: Runtime, who: str) -> Iterator[Reviewer]:
-    from replywatch.ingest.directory import Directory
     from replywatch.match.link import Matching
-    from replywatch.match.policy import load_policy
     from replywatch.review.decisions import Reviewer
     from replywatch.store.db import batch_transaction
 
     # A decision re-matches and recomputes contact: in turn with the daemons' batches, like one of them.
+    directory, policy = rt.directory(), rt.rules().policy
     with batch_transaction(rt.sessions) as session:
-        directory = Directory(session, rt.settings)
-        matching = Matching(
-            load_policy(rt.rules_dir()), rt.settings.matching.lead_open_days, directory, now()
-        )
+        matching = Matching(policy, rt.settings.matching.lead_open_days, directory, now())
         yield Reviewer(session, directory, matching, who)
 
 

@@ -48,12 +48,14 @@ def init(
 
 
 def db_upgrade(ctx: typer.Context) -> None:
-    """Upgrade the database schema to the current version (also done on first use)."""
+    """Upgrade the database schema to the current version (also done on first use), and sync the
+    configured stores and associates into it."""
     from replywatch.store import db
 
     rt = runtime(ctx)
     engine = db.make_engine(rt.settings.database.url)
     db.upgrade(engine)
+    rt.directory()
     with db.reachable(engine):
         console.print(f"database at revision {', '.join(sorted(db.current_revisions(engine)))}")
 
@@ -86,6 +88,7 @@ def demo(
     from replywatch.demo import write_sample_dealership
     from replywatch.digest.render import write_preview
     from replywatch.digest.scope import latest_complete_week
+    from replywatch.ingest.directory import open_directory
     from replywatch.ingest.pipeline import Pipeline
     from replywatch.sources.factory import build_source
     from replywatch.store.db import open_database
@@ -95,7 +98,9 @@ def demo(
     sample = write_sample_dealership(directory, seed=seed)
     settings = load_settings(sample.config_path)
     _, sessions = open_database(settings.database.url)
-    pipeline = Pipeline(sessions, settings, load_rules(default_rules_dir()))
+    pipeline = Pipeline(
+        sessions, settings, load_rules(default_rules_dir()), open_directory(sessions, settings)
+    )
     for cfg in settings.sources:
         result = pipeline.poll(build_source(cfg))
         counts = f"{result.stored} items stored, {result.leads} leads, {result.quarantined} quarantined"

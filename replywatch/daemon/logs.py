@@ -13,12 +13,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sqlalchemy.engine import make_url
-
 from replywatch.clock import iso_z
 from replywatch.config import SecretMixin, Settings
 from replywatch.errors import ReplywatchError
-from replywatch.store.db import redact_url
+from replywatch.store.db import redact_url, url_password
 
 # Context a log call may carry (`extra={...}`): shown after the message, or as JSON fields.
 CONTEXT = ("source", "item", "lead", "status", "score", "owner", "digest")
@@ -32,10 +30,7 @@ def secrets_of(settings: Settings) -> list[str]:
     for model in (*settings.sources, settings.digest.smtp):
         if isinstance(model, SecretMixin):
             found.update(s for s in model.secret_values() if not s.startswith("unreadable: "))
-    try:
-        password = make_url(settings.database.url).password
-    except Exception:  # an unparsable URL is reported by the database layer, redacted there
-        password = None
+    password = url_password(settings.database.url)  # None for an unparsable URL: reported elsewhere
     if password:
         found.add(str(password))
     return sorted((s for s in found if len(s) >= _MIN_SECRET), key=len, reverse=True)

@@ -18,9 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
 from replywatch.classify.rules import RuleSet, load_rules
 from replywatch.clock import now
 from replywatch.config import Settings, load_settings
@@ -28,10 +25,10 @@ from replywatch.daemon.logs import secrets_of, set_secrets
 from replywatch.daemon.sweep import Seen, sweep_recent
 from replywatch.daemon.worker import Shared, SourceWorker
 from replywatch.digest.schedule import send_due_digests
-from replywatch.errors import ReplywatchError
+from replywatch.ingest.directory import Directory, open_directory
 from replywatch.ingest.pipeline import Pipeline
-from replywatch.match.policy import policy_of
-from replywatch.store.db import open_database, redact_url
+from replywatch.store import Sessions
+from replywatch.store.db import Engine, open_database, redact_url
 from replywatch.store.digest_runs import worker_id
 from replywatch.store.leases import Leases
 
@@ -43,6 +40,7 @@ STOP_GRACE_S = 7.0  # joined within this, the process is gone well inside the 10
 class Generation:
     settings: Settings
     rules: RuleSet
+    directory: Directory
     shared: Shared
     threads: list[threading.Thread] = field(default_factory=list)
 
@@ -61,7 +59,7 @@ class Daemon:
         self.wake = threading.Event()
         self.stopping = False
         self.reload_wanted = False
-        self.db: tuple[str, Engine, sessionmaker[Session]] | None = None
+        self.db: tuple[str, Engine, Sessions] | None = None
 
     # -- signals ---------------------------------------------------------------------------------
     def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
@@ -76,7 +74,7 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_reload)
-        gen = self._start(settings, rules)
+        gen = self._start(settings, rules, self._directory(settings))
         while not self.stopping:
             self.wake.wait(5.0)
             self.wake.clear()
@@ -89,7 +87,7 @@ class Daemon:
         return 0
 
     # -- generations -----------------------------------------------------------------------------
-    def _sessions(self, url: str) -> sessionmaker[Session]:
+    def _sessions(self, url: str) -> Sessions:
         if self.db is None or self.db[0] != url:
             if self.db is not None:
                 self.db[1].dispose()
@@ -97,11 +95,16 @@ class Daemon:
             self.db = (url, engine, sessions)
         return self.db[2]
 
-    def _start(self, settings: Settings, rules: RuleSet) -> Generation:
+    def _directory(self, settings: Settings) -> Directory:
+        """The configuration synced into the database once per generation (start, reload), never per poll."""
+        return open_directory(self._sessions(settings.database.url), settings)
+
+    def _start(self, settings: Settings, rules: RuleSet, directory: Directory) -> Generation:
         sessions = self._sessions(settings.database.url)
         leases = Leases(sessions, self.owner, settings.daemon.lease_seconds)
-        shared = Shared(sessions, Pipeline(sessions, settings, rules), leases, threading.Event())
-        gen = Generation(settings, rules, shared)
+        pipeline = Pipeline(sessions, settings, rules, directory)
+        shared = Shared(sessions, pipeline, leases, threading.Event())
+        gen = Generation(settings, rules, directory, shared)
         gen.threads = [SourceWorker(cfg, shared, self.interval) for cfg in settings.sources]
         gen.threads.append(
             threading.Thread(target=self._heartbeat, args=(gen,), name="heartbeat", daemon=True)
@@ -140,14 +143,15 @@ class Daemon:
         try:
             settings = load_settings(self.config_path)
             rules = load_rules(self.rules_dir(settings))
-        except ReplywatchError as exc:
-            log.error("reload refused, still running the previous configuration: %s", exc)
+            directory = self._directory(settings)
+        except Exception as exc:  # an invalid file, or a database that refuses the new directory
+            log.error("reload refused, still running the previous configuration: %s", _line(exc))
             return gen
         log.info("reloading configuration and rules")
         if self.log_handler is not None:
             set_secrets(self.log_handler, secrets_of(settings))
         self._finish(gen)
-        return self._start(settings, rules)
+        return self._start(settings, rules, directory)
 
     # -- background threads ----------------------------------------------------------------------
     def _heartbeat(self, gen: Generation) -> None:
@@ -165,7 +169,6 @@ class Daemon:
 
     def _housekeeping(self, gen: Generation) -> None:
         shared, settings = gen.shared, gen.settings
-        policy = policy_of(gen.rules)
         seen: Seen = (0, 0)
         while not shared.stop.is_set():
             try:
@@ -182,7 +185,7 @@ class Daemon:
             except Exception as exc:
                 log.error("digest schedule failed: %s", _line(exc))
             try:
-                seen = sweep_recent(shared.sessions, settings, policy, now(), seen)
+                seen = sweep_recent(shared.sessions, settings, gen.directory, gen.rules.policy, now(), seen)
             except Exception as exc:
                 log.error("re-matching sweep failed: %s", _line(exc))
             shared.stop.wait(settings.daemon.housekeeping_seconds)

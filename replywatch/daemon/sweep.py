@@ -15,18 +15,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
-
 from replywatch.config import Settings
 from replywatch.ingest.directory import Directory
 from replywatch.ingest.leads import refresh_contacts
 from replywatch.match.link import Matching, rematch
 from replywatch.match.policy import MatchPolicy
-from replywatch.match.score import REVIEW_STATUS, UNMATCHED
-from replywatch.parse.types import NOISE_KINDS
+from replywatch.store import Sessions, repo
 from replywatch.store.db import batch_transaction
-from replywatch.store.models import Lead, Match, Message
 
 log = logging.getLogger(__name__)
 RECENT = timedelta(minutes=15)  # far longer than any batch transaction lasts
@@ -35,31 +30,21 @@ Seen = tuple[int, int]  # the newest lead id and message id a sweep has looked a
 
 
 def sweep_recent(
-    sessions: sessionmaker[Session], settings: Settings, policy: MatchPolicy, now: datetime, seen: Seen
+    sessions: Sessions,
+    settings: Settings,
+    directory: Directory,
+    policy: MatchPolicy,
+    now: datetime,
+    seen: Seen,
 ) -> Seen:
     """Re-match the recent undecided messages if anything was stored since `seen`; the new watermark."""
     with sessions() as session:
-        newest = (
-            session.scalar(select(func.max(Lead.id))) or 0,
-            session.scalar(select(func.max(Message.id))) or 0,
-        )
+        newest = repo.newest_ids(session)
     if newest[0] <= seen[0] and newest[1] <= seen[1]:
         return seen
     with batch_transaction(sessions) as session:  # the write lock only when there is something to look at
-        ids = list(
-            session.scalars(
-                select(Match.message_id)
-                .join(Message, Message.id == Match.message_id)
-                .where(
-                    Match.status.in_((UNMATCHED, REVIEW_STATUS)),
-                    Match.decided_by == "auto",
-                    Message.kind.not_in(sorted(NOISE_KINDS)),
-                    Message.ingested_at >= now - RECENT,
-                )
-            )
-        )
+        ids = repo.undecided_since(session, now - RECENT)
         if ids:
-            directory = Directory(session, settings)
             matching = Matching(policy, settings.matching.lead_open_days, directory, now)
             affected = rematch(session, ids, matching)
             refresh_contacts(session, directory, affected)

@@ -15,19 +15,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-
 from replywatch.clock import as_utc
 from replywatch.clock import now as clock_now
 from replywatch.config import SecretMixin, SourceConfig
+from replywatch.domain.vocabulary import MatchStatus
 from replywatch.errors import ConfigError, PermanentSourceError, SourceError, StoreError
 from replywatch.ingest.pipeline import Pipeline, PollResult
 from replywatch.sources.base import RawItem, Source
 from replywatch.sources.factory import build_source
-from replywatch.store import repo
+from replywatch.store import Sessions, repo
 from replywatch.store.leases import Leases
-from replywatch.store.models import Match, Message
 
 log = logging.getLogger("replywatch.daemon")
 PAUSED_RETRY = timedelta(hours=1)  # a paused source is still tried hourly: the fix may be elsewhere
@@ -38,7 +35,7 @@ ITEM_LOG_LIMIT = 200  # per poll; a backfill logs its first items and a summary
 class Shared:
     """What the workers of one daemon generation share."""
 
-    sessions: sessionmaker[Session]
+    sessions: Sessions
     pipeline: Pipeline
     leases: Leases
     stop: threading.Event
@@ -98,7 +95,7 @@ class SourceWorker(threading.Thread):
     def __init__(self, cfg: SourceConfig, shared: Shared, interval: int | None = None) -> None:
         super().__init__(name=f"source:{cfg.name}", daemon=True)
         self.cfg, self.shared = cfg, shared
-        self.interval = float(interval or int(getattr(cfg, "interval", 60)))
+        self.interval = float(interval or cfg.interval)
         self.source: Source | None = None
         self.print = ""
         self.idle_ready = False  # IDLE said there is mail: poll now, due or not
@@ -111,9 +108,11 @@ class SourceWorker(threading.Thread):
         while not stop.is_set():
             try:
                 wait = self._turn()
-            except Exception:  # never let one source's surprise end its thread: report, wait, go on
+            except Exception as exc:  # never let one source's surprise end its thread or keep its lease
                 log.exception("source worker failed; trying again", extra={"source": self.cfg.name})
-                wait = self.interval
+                self._failed(_reason(exc), paused=False, recorded=False)
+                self._release()
+                wait = self._backoff()
             if wait > 0:
                 stop.wait(wait * random.uniform(0.9, 1.1))
         self._release()
@@ -156,16 +155,19 @@ class SourceWorker(threading.Thread):
             with contextlib.suppress(Exception):  # the lease expires on its own if the store is down
                 self.shared.leases.release([name])
 
+    def _backoff(self) -> float:
+        """After a failure outside a poll: its backoff, or a few seconds when the store cannot say."""
+        try:
+            return self._not_due_for()
+        except Exception:
+            return min(self.interval, 5.0)
+
     def _not_due_for(self) -> float:
         """Seconds until the source is due: its interval after the last attempt by any daemon, sooner
         after a failure (2, 4, 8 … s), an hour when paused with the same configuration."""
         with self.shared.sessions() as session:
-            state = repo.source_state(session, self.cfg.name)
-            last, failures, paused = (
-                state.last_attempt_at,
-                state.consecutive_failures or 0,
-                state.paused_config,
-            )
+            timing = repo.source_timing(session, self.cfg.name)
+        last, failures, paused = timing.last_attempt_at, timing.failures, timing.paused_config
         if last is None:
             return 0
         if paused is not None and paused == self.print:
@@ -202,32 +204,26 @@ class SourceWorker(threading.Thread):
             self._failed(str(exc), paused=False, recorded=False)
             log.error("%s", exc, extra={"source": name})
             return False
+        except Exception as exc:  # a bug or a surprise: shown in `status`, retried with the backoff
+            self._failed(_reason(exc), paused=False, recorded=False)
+            log.exception("poll failed: %s", _reason(exc), extra={"source": name})
+            return False
         self._succeeded(result, started)
         return True
 
     def _failed(self, error: str, *, paused: bool, recorded: bool) -> None:
         with contextlib.suppress(Exception), self.shared.sessions() as session, session.begin():
-            state = repo.source_state(session, self.cfg.name)
             if not recorded:  # the pipeline records source errors itself; these happened outside it
-                state.last_attempt_at = self.shared.now()
-                state.consecutive_failures = (state.consecutive_failures or 0) + 1
-                state.last_error = error
-            state.paused_config = self.print if paused else None
+                repo.record_poll(session, self.cfg.name, self.shared.now(), error)
+            repo.set_paused(session, self.cfg.name, self.print if paused else None)
 
     def _succeeded(self, result: PollResult, started: datetime) -> None:
         name = self.cfg.name
         with self.shared.sessions() as session, session.begin():
-            state = repo.source_state(session, name)
-            state.paused_config = None
-            rows = session.execute(
-                select(Message.position, Message.external_id, Message.kind, Match.lead_id, Match.status)
-                .outerjoin(Match, Match.message_id == Message.id)
-                .where(Message.source == name, Message.ingested_at >= started)
-                .order_by(Message.id)
-                .limit(ITEM_LOG_LIMIT)
-            ).all()
+            repo.set_paused(session, name, None)
+            rows = repo.stored_since(session, name, started, ITEM_LOG_LIMIT)
         for position, external_id, kind, lead_id, status in rows:
-            level = logging.INFO if lead_id is not None or status == "review" else logging.DEBUG
+            level = logging.INFO if lead_id is not None or status == MatchStatus.REVIEW else logging.DEBUG
             extra = {"source": name, "item": position or external_id, "lead": lead_id, "status": status}
             log.log(level, "stored %s", kind, extra=extra)
         if result.stored or result.quarantined or result.leads:
@@ -238,3 +234,9 @@ class SourceWorker(threading.Thread):
                 result.quarantined,
                 extra={"source": name},
             )
+
+
+def _reason(exc: Exception) -> str:
+    """One line for `status`: the error's own words, with its type when they are not ours."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy.orm import Session
-
 from replywatch.digest.scope import WEEK, Scope, monday
 from replywatch.errors import ReplywatchError
 from replywatch.reports.metrics import first_received
-from replywatch.store.models import DigestBaseline
+from replywatch.store import Session
+from replywatch.store.baselines import Pin, find_pin, save_pin
 
 EVERY_SCOPE = "*"
 
@@ -28,7 +27,7 @@ class BaselineRange:
 
 def baseline_range(session: Session, scope: Scope, now: datetime, weeks: int) -> BaselineRange | None:
     """The scope's pin, else the pin for every scope, else its first `weeks` complete weeks with data."""
-    pin = session.get(DigestBaseline, scope.name) or session.get(DigestBaseline, EVERY_SCOPE)
+    pin = find_pin(session, scope.name, EVERY_SCOPE)
     if pin is not None:
         return BaselineRange(pin.first_week, pin.last_week, pinned=True)
     first = first_received(session, scope.store_ids)
@@ -53,7 +52,5 @@ def pin_baseline(
         raise ReplywatchError(
             f"the week of {pinned.last_week.isoformat()} has not ended yet; a baseline needs complete weeks"
         )
-    row = session.get(DigestBaseline, target) or DigestBaseline(scope=target)
-    row.first_week, row.last_week, row.pinned_at = pinned.first_week, pinned.last_week, now
-    session.add(row)
+    save_pin(session, target, Pin(pinned.first_week, pinned.last_week), now)
     return pinned

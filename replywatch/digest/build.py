@@ -6,11 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from replywatch.digest.baseline import BaselineRange, baseline_range
 from replywatch.digest.scope import WEEK, Scope
+from replywatch.reports.directory import UNASSIGNED, associate_names
 from replywatch.reports.funnel import EVENTS, funnel_counts
 from replywatch.reports.metrics import (
     Cell,
@@ -22,10 +20,9 @@ from replywatch.reports.metrics import (
     read_trend,
     read_window,
 )
-from replywatch.store.models import Associate
+from replywatch.store import Session
 
 TREND_WEEKS = 12
-UNASSIGNED = "(unassigned)"
 
 
 @dataclass(frozen=True)
@@ -75,9 +72,7 @@ def build_digest(session: Session, scope: Scope, week: date, now: datetime, base
     weekly = data.figures(lambda c: c.week)
     rng = baseline_range(session, scope, now, baseline_weeks)
     stores = {s.id: s.name for s in scope.stores}
-    names = {
-        associate_id: name for associate_id, name in session.execute(select(Associate.id, Associate.name))
-    }
+    names = associate_names(session)
     by_source = _rows(data, current, lambda c: c.source)
     return Digest(
         scope=scope,

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy.orm import Session
 
 from replywatch.config import Settings
 from replywatch.digest.build import Digest, FunnelRow, Row, TrendPoint, build_digest
@@ -28,6 +27,7 @@ from replywatch.digest.present import (
 from replywatch.digest.scope import Scope, scope_named, scopes
 from replywatch.errors import ReplywatchError
 from replywatch.reports.funnel import EVENTS
+from replywatch.store import Session
 
 CHART_CID = "contact-trend@replywatch"
 TONES = {"better": "#1a7f37", "worse": "#c62828", "": "#555555"}

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from replywatch.config import DigestConfig, Settings
 from replywatch.digest.scope import WEEK, Scope, monday, scopes
 from replywatch.digest.send import Outcome, deliver
+from replywatch.store import Session, Sessions
 from replywatch.store.digest_runs import busy_reason, runs_for, unfinished, worker_id
 
 
@@ -48,7 +47,7 @@ def due_digests(session: Session, settings: Settings, now: datetime) -> list[tup
 
 
 def send_due_digests(
-    sessions: sessionmaker[Session], settings: Settings, now: datetime, worker: str | None = None
+    sessions: Sessions, settings: Settings, now: datetime, worker: str | None = None
 ) -> list[Outcome]:
     """The daemon's hook, cheap to call every poll: sends what is due, each digest once across daemons."""
     with sessions() as session:

@@ -6,13 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from replywatch.config import Settings
 from replywatch.errors import ReplywatchError
+from replywatch.reports.directory import store_ids
 from replywatch.reports.metrics import Window
-from replywatch.store.models import Store
+from replywatch.store import Session
 
 GROUP = "group"  # the digest_runs scope of the roll-up
 WEEK = timedelta(days=7)
@@ -91,7 +89,7 @@ def week_edges(zone: ZoneInfo, first_week: date, weeks: int) -> list[datetime]:
 
 def scopes(session: Session, settings: Settings) -> list[Scope]:
     """Each configured store, then the roll-up when there are several stores or group recipients."""
-    ids = {name: store_id for name, store_id in session.execute(select(Store.name, Store.id))}
+    ids = store_ids(session)
     refs = [StoreRef(ids.get(s.name), s.name, s.zone) for s in settings.stores]
     found = [
         Scope(ref.name, ref.name, (ref,), tuple(cfg.digest_recipients))

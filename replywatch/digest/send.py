@@ -12,12 +12,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from replywatch.config import Settings, SmtpConfig
 from replywatch.digest.build import build_digest
 from replywatch.digest.scope import Scope
 from replywatch.errors import ConfigError, ReplywatchError
+from replywatch.store import Sessions
 from replywatch.store.digest_runs import Busy, claim, mark_failed, mark_sent
 
 if TYPE_CHECKING:
@@ -32,9 +31,7 @@ class Outcome:
     detail: str
 
 
-def compose(
-    sessions: sessionmaker[Session], settings: Settings, scope: Scope, week: date, now: datetime
-) -> EmailMessage:
+def compose(sessions: Sessions, settings: Settings, scope: Scope, week: date, now: datetime) -> EmailMessage:
     from replywatch.digest.render import render  # Jinja loads when a digest is due, not with the daemon
 
     with sessions() as session:
@@ -44,7 +41,7 @@ def compose(
 
 
 def deliver(
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     settings: Settings,
     scope: Scope,
     week: date,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from replywatch.domain.business_hours import BusinessHours
-from replywatch.parse.types import INBOUND, OUTBOUND
+from replywatch.domain.vocabulary import Direction, Kind
 
 _ONE_SECOND = timedelta(seconds=1)
 
@@ -19,7 +19,7 @@ class MessageFact:
     id: int
     sent_at: datetime  # aware UTC
     direction: str  # "inbound" | "outbound"
-    kind: str  # a message kind from ARCHITECTURE.md, plus "opt_in"
+    kind: str  # a Kind
     channel: str  # "email" | "sms"
     is_reply: bool = False  # inbound with In-Reply-To/References or a reply-prefix subject
     counts_as_touch: bool = True  # False for an outbound that never reached the customer (failed SMS)
@@ -68,13 +68,13 @@ def contact_state(
 
 def is_touch(message: MessageFact) -> bool:
     """Our human follow-up that reached the customer."""
-    return message.direction == OUTBOUND and message.kind == "human" and message.counts_as_touch
+    return message.direction == Direction.OUTBOUND and message.kind == Kind.HUMAN and message.counts_as_touch
 
 
 def is_contact(message: MessageFact, first_touch_at: datetime | None) -> bool:
     """A human reply after a visible touch, or one that evidently answers a touch we cannot see."""
     # "YES"/"START" is consent back after an opt-out, and also how people answer "still interested?".
-    if message.direction != INBOUND or message.kind not in ("human", "opt_in"):
+    if message.direction != Direction.INBOUND or message.kind not in (Kind.HUMAN, Kind.OPT_IN):
         return False
     # Our follow-up may have gone out from a CRM the pollers cannot read; reply headers prove it existed.
     return message.is_reply or (first_touch_at is not None and message.sent_at >= first_touch_at)
@@ -83,11 +83,11 @@ def is_contact(message: MessageFact, first_touch_at: datetime | None) -> bool:
 def _opted_out_at(ordered: Sequence[MessageFact]) -> datetime | None:
     opted_out_at: datetime | None = None
     for m in ordered:
-        if m.direction != INBOUND:
+        if m.direction != Direction.INBOUND:
             continue
-        if m.kind == "opt_out":
+        if m.kind == Kind.OPT_OUT:
             opted_out_at = m.sent_at
-        elif m.kind == "opt_in":
+        elif m.kind == Kind.OPT_IN:
             opted_out_at = None
     return opted_out_at
 

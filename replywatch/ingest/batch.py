@@ -11,9 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
-from sqlalchemy.orm import Session
-
+from replywatch.domain.vocabulary import Direction, Kind, MatchStatus
 from replywatch.ingest.directory import Directory
 from replywatch.ingest.leads import LeadInput, add_leads, record_bounces, refresh_contacts
 from replywatch.ingest.prepare import Prepared
@@ -27,12 +25,10 @@ from replywatch.match.link import (
     match_row,
     note_decision,
 )
-from replywatch.match.policy import MatchPolicy, load_policy
-from replywatch.match.score import MATCHED
+from replywatch.match.policy import MatchPolicy
 from replywatch.match.types import MatchQuery
-from replywatch.parse.types import OUTBOUND
-from replywatch.store import repo
-from replywatch.store.models import KEY_LENGTH, Match, Message, MessageKey
+from replywatch.store import Session, repo
+from replywatch.store.models import KEY_LENGTH
 
 log = logging.getLogger(__name__)
 # A Twilio message SID (SM…, MM… for MMS): unique across every account, so the same text from two sources.
@@ -49,11 +45,11 @@ class BatchStore:
         open_days: int,
         now: datetime,
         default_store: str | None,
-        policy: MatchPolicy | None = None,
+        policy: MatchPolicy,
     ) -> None:
         self.session, self.directory, self.open_days, self.now = session, directory, open_days, now
         self.default_store = default_store
-        self.matching = Matching(policy or load_policy(None), open_days, directory, now)
+        self.matching = Matching(policy, open_days, directory, now)
         self.affected_leads: set[int] = set()
         self.stored = 0  # messages this store inserted; one another writer stored first is skipped
         self.elsewhere = 0  # texts skipped as another source's (the same Twilio SID)
@@ -67,9 +63,9 @@ class BatchStore:
             return 0
         inserted = self._insert_messages(batch)
         if len(inserted) < len(batch):
-            batch = [p for p in batch if (p.message["source"], p.message["external_id"]) in inserted]
-        ids = [inserted[(p.message["source"], p.message["external_id"])] for p in batch]
-        queries = [self._query(p) if p.message["kind"] != "lead" else None for p in batch]
+            batch = [p for p in batch if (p.message.source, p.message.external_id) in inserted]
+        ids = [inserted[(p.message.source, p.message.external_id)] for p in batch]
+        queries = [self._query(p) if p.message.kind != Kind.LEAD else None for p in batch]
         self._insert_keys(batch, queries, ids)
         new_leads = self._leads([(p, i) for p, i in zip(batch, ids, strict=True) if p.leads])
         record_bounces(self.session, _bounce_rows(batch, ids))
@@ -81,14 +77,14 @@ class BatchStore:
         """Texts by Twilio message SID that another source stored already are skipped: the account's API
         log and an export of it (console CSV) overlap, and a text stored twice would count twice. Other
         ids (a generic export's row numbers, mail) are the source's own and are never compared."""
-        source = batch[0].message["source"]
-        sids = [p.message["external_id"] for p in batch if _TWILIO_SID.fullmatch(p.message["external_id"])]
+        source = batch[0].message.source
+        sids = [p.message.external_id for p in batch if _TWILIO_SID.fullmatch(p.message.external_id)]
         held = repo.texts_held_elsewhere(self.session, source, sids) if sids else set()
         if not held:
             return batch
         log.info("%s: %d texts already stored by another source, skipped", source, len(held))
         self.elsewhere += len(held)
-        return [p for p in batch if p.message["external_id"] not in held]
+        return [p for p in batch if p.message.external_id not in held]
 
     def finish(self) -> None:
         refresh_contacts(self.session, self.directory, self.affected_leads)
@@ -96,22 +92,20 @@ class BatchStore:
     def _query(self, prepared: Prepared) -> MatchQuery:
         m = prepared.message
         facts = MessageFacts(
-            m["direction"],
-            m["channel"],
-            m["sent_at"],
-            m["sender_name"],
-            m["subject"],
-            m["snippet"],
-            m["store_id"],
+            m.direction,
+            m.channel,
+            m.sent_at,
+            m.sender_name,
+            m.subject,
+            m.snippet,
+            m.store_id,
         )
         return build_query(facts, prepared.keys, self.directory)
 
     def _insert_messages(self, batch: list[Prepared]) -> dict[tuple[str, str], int]:
         """(source, external id) → id of the messages inserted. A message a concurrent writer stored
         meanwhile is left to it (INSERT … ON CONFLICT DO NOTHING), not an error."""
-        rows = [p.message for p in batch]
-        inserted = repo.insert_new_rows(self.session, _table(Message), rows, ("source", "external_id"))
-        return {(source, external_id): message_id for source, external_id, message_id in inserted}
+        return repo.insert_messages(self.session, [p.message.columns() for p in batch])
 
     def _insert_keys(self, batch: list[Prepared], queries: list[MatchQuery | None], ids: list[int]) -> None:
         rows = [
@@ -120,12 +114,11 @@ class BatchStore:
             for role, values in (q.keys if q else p.keys).items()
             for value in dict.fromkeys(values)
         ]
-        if rows:
-            repo.insert_rows(self.session, _table(MessageKey), rows)
+        repo.insert_keys(self.session, rows)
 
     def _leads(self, notices: list[tuple[Prepared, int]]) -> int:
         inputs = [
-            LeadInput(record, prepared.message["sent_at"], message_id)
+            LeadInput(record, prepared.message.sent_at, message_id)
             for prepared, message_id in notices
             for record in prepared.leads
         ]
@@ -152,7 +145,7 @@ class BatchStore:
         )
         rows: list[dict[str, object]] = []
         key_rows: list[dict[str, object]] = []
-        store_fill: list[dict[str, int]] = []
+        store_fill: dict[int, int] = {}
         headers: list[str] = []
         touches: list[tuple[MatchQuery, int]] = []
         for prepared, query, message_id in sorted(items, key=lambda item: item[1].sent_at):
@@ -163,43 +156,28 @@ class BatchStore:
                 continue
             lead = decision.lead
             self.affected_leads.add(lead.lead_id)
-            if decision.status == MATCHED and query.direction == OUTBOUND:
+            if decision.status == MatchStatus.MATCHED and query.direction == Direction.OUTBOUND:
                 touches.append((query, lead.lead_id))
             if (
-                note_decision(index, query, decision, prepared.header_message_id)
-                and prepared.header_message_id
+                note_decision(index, query, decision, prepared.message.header_message_id)
+                and prepared.message.header_message_id
             ):
-                headers.append(prepared.header_message_id)
-            if prepared.message.get("store_id") is None and lead.store_id is not None:
-                store_fill.append({"b_id": message_id, "b_store": lead.store_id})
-        repo.insert_rows(self.session, _table(Match), rows)
-        if key_rows:
-            repo.insert_rows(self.session, _table(MessageKey), key_rows)
-        self._fill_stores(store_fill)
+                headers.append(prepared.message.header_message_id)
+            if prepared.message.store_id is None and lead.store_id is not None:
+                store_fill[message_id] = lead.store_id  # a customer's message joins its lead's store
+        repo.insert_matches(self.session, rows)
+        repo.insert_keys(self.session, key_rows)
+        repo.fill_message_stores(self.session, store_fill)
         self.affected_leads |= follow_thread(self.session, headers, self.matching)
         done = {message_id for _, _, message_id in items}
         self.affected_leads |= follow_touches(self.session, touches, self.matching, done)
-
-    def _fill_stores(self, rows: list[dict[str, int]]) -> None:
-        """A customer's message belongs to the store of the lead it answers."""
-        if rows:
-            stmt = (
-                update(Message).where(Message.id == bindparam("b_id")).values(store_id=bindparam("b_store"))
-            )
-            self.session.connection().execute(stmt, rows)
 
 
 def _bounce_rows(batch: list[Prepared], ids: list[int]) -> list[dict[str, Any]]:
     """The bounce_recipients rows of the batch's bounces: each address one reported, its status and time."""
     return [
-        {"message_id": i, "address": address, "status": status or None, "bounced_at": p.message["sent_at"]}
+        {"message_id": i, "address": address, "status": status or None, "bounced_at": p.message.sent_at}
         for p, i in zip(batch, ids, strict=True)
         if p.bounced
         for address, status in p.bounced.items()
     ]
-
-
-def _table(model: Any) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table

@@ -1,17 +1,15 @@
-"""Who is who, loaded once per run: stores (zone, region, hours) and associates by email and phone."""
+"""Who is who, loaded once at the edge: stores (zone, region, hours) and associates by email and phone."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from replywatch.config import Settings, StoreConfig
 from replywatch.domain.business_hours import BusinessHours
-from replywatch.store import repo
-from replywatch.store.models import Associate, Store
+from replywatch.store import Session, Sessions
+from replywatch.store import directory as rows
+from replywatch.store.directory import sync_directory
 
 
 @dataclass(frozen=True)
@@ -23,29 +21,38 @@ class StoreInfo:
     hours: BusinessHours
 
 
+@dataclass(frozen=True)
 class Directory:
-    """Stores and associates as the database holds them after syncing the configuration.
+    """Stores and associates as the database holds them after the configuration was synced into it.
 
-    Plain data once built: it outlives the session that built it.
-    """
+    Plain, read-only data: built once per run (and per reload) and passed down, it never writes."""
 
-    def __init__(self, session: Session, settings: Settings) -> None:
-        repo.sync_directory(session, settings)
-        session.flush()
+    stores: dict[str, StoreInfo]  # by case-folded name
+    associate_store: dict[int, int]
+    associate_names: dict[str, int]  # case-folded name → id
+    identities: dict[tuple[str, str], list[int]]
+    default_store: StoreInfo | None
+    by_id: dict[int, StoreInfo]
+
+    @classmethod
+    def load(cls, session: Session, settings: Settings) -> Directory:
         configs: dict[str, StoreConfig] = {s.name: s for s in settings.stores}
-        self.stores: dict[str, StoreInfo] = {}
-        for row in session.scalars(select(Store)):
-            cfg = configs.get(row.name) or StoreConfig(
-                name=row.name, timezone=row.timezone, region=row.region
+        stores: dict[str, StoreInfo] = {}
+        for store_id, name, timezone, region in rows.store_rows(session):
+            cfg = configs.get(name) or StoreConfig(name=name, timezone=timezone, region=region)
+            stores[name.casefold()] = StoreInfo(
+                store_id, name, cfg.zone, cfg.region, BusinessHours.from_store(cfg)
             )
-            info = StoreInfo(row.id, row.name, cfg.zone, cfg.region, BusinessHours.from_store(cfg))
-            self.stores[row.name.casefold()] = info
-        self.by_id = {s.id: s for s in self.stores.values()}
-        self.associate_store = {a.id: a.store_id for a in session.scalars(select(Associate))}
-        self.associate_names = {a.name.casefold(): a.id for a in session.scalars(select(Associate))}
-        self.identities = repo.associates_by_identity(session)
+        associates = rows.associate_rows(session)
         first = settings.default_store
-        self.default_store = self.stores.get(first.name.casefold()) if first else None
+        return cls(
+            stores=stores,
+            associate_store={a_id: store_id for a_id, _, store_id in associates},
+            associate_names={name.casefold(): a_id for a_id, name, _ in associates},
+            identities=rows.associates_by_identity(session),
+            default_store=stores.get(first.name.casefold()) if first else None,
+            by_id={s.id: s for s in stores.values()},
+        )
 
     def store(self, name: str | None) -> StoreInfo | None:
         return self.stores.get(name.strip().casefold()) if name else None
@@ -60,3 +67,11 @@ class Directory:
     def hours(self, store_id: int | None) -> BusinessHours | None:
         info = self.by_id.get(store_id) if store_id else None
         return info.hours if info else None
+
+
+def open_directory(sessions: Sessions, settings: Settings) -> Directory:
+    """The configuration synced into the database (idempotent, safe when several start at once), then
+    the directory read back: what an edge (a command, a daemon generation) does once at start-up."""
+    sync_directory(sessions, settings)
+    with sessions() as session:
+        return Directory.load(session, settings)

@@ -16,25 +16,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
-
 from replywatch.classify.rules import RuleSet
 from replywatch.clock import now as clock_now
 from replywatch.config import Settings
+from replywatch.domain.vocabulary import Channel
 from replywatch.errors import ReplywatchError, SourceError, StoreError
 from replywatch.ingest import collector
 from replywatch.ingest.batch import BatchStore
 from replywatch.ingest.directory import Directory
 from replywatch.ingest.prepare import Prepared, Preparer
-from replywatch.match.policy import policy_of
 from replywatch.parse.sms import sms_status
-from replywatch.parse.types import CHANNEL_SMS
 from replywatch.sources.base import RawItem, Source
-from replywatch.store import repo
-from replywatch.store.db import GrowingTables, batch_transaction
-from replywatch.store.models import Quarantine
+from replywatch.store import Sessions, repo
+from replywatch.store.db import DATABASE_ERRORS, GrowingTables, batch_transaction, database_error_reason
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
@@ -60,18 +54,20 @@ class Pipeline:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        sessions: Sessions,
         settings: Settings,
         rules: RuleSet,
+        directory: Directory,
         now: Callable[[], datetime] = clock_now,
     ) -> None:
         self.sessions, self.settings, self.rules, self.now = sessions, settings, rules, now
+        self.directory = directory
 
     def poll(self, source: Source, progress: ProgressFn | None = None) -> PollResult:
         """Read the source until caught up. Source errors are recorded on the source and re-raised."""
         result = PollResult(source.name)
+        directory = self.directory
         with self.sessions() as session, session.begin():
-            directory = Directory(session, self.settings)
             cursors = repo.cursors(session, source.name)
         growing = GrowingTables(self.sessions)
         try:
@@ -85,9 +81,9 @@ class Pipeline:
         except SourceError as exc:
             self._record_health(source.name, result, str(exc))
             raise
-        except (OperationalError, InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             # Work since the last commit is rolled back; its cursor was not advanced, so it is read again.
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            reason = database_error_reason(exc)
             raise StoreError(f"{source.name}: database error, the poll stopped: {reason}") from exc
         finally:
             collector.release()
@@ -114,7 +110,7 @@ class Pipeline:
             leads, stored, updated, elsewhere = self._commit(
                 source, directory, prepared, bad, changes, cursors, isolate=False
             )
-        except (OperationalError, InterfaceError):
+        except DATABASE_ERRORS:
             raise  # the database itself failed: nothing of the batch is kept, its cursor not advanced
         except Exception:
             # An item that passed preparation failed in the store: redo the batch one item at a time.
@@ -150,7 +146,7 @@ class Pipeline:
                 self.settings.matching.lead_open_days,
                 self.now(),
                 self._source_store(source),
-                policy_of(self.rules),
+                self.rules.policy,
             )
             leads = 0
             if not isolate:
@@ -160,7 +156,7 @@ class Pipeline:
                     try:
                         with session.begin_nested():
                             leads += store.store([p])
-                    except (OperationalError, InterfaceError):
+                    except DATABASE_ERRORS:
                         raise
                     except Exception as exc:
                         bad.append((p.item, _reason(exc)))
@@ -170,27 +166,19 @@ class Pipeline:
             store.finish()
             for item, reason in bad:
                 log.warning("quarantined %s: %s", item.position, reason)
-            # Another poller may have quarantined the same item meanwhile: its row stays, ours is skipped.
             rows = [_quarantine(item, reason, self.now()) for item, reason in bad]
-            repo.insert_new_rows(session, _table(Quarantine), rows, ("source", "external_id"))
+            repo.quarantine(session, rows)
             for key, value in cursors.items():
                 repo.save_cursor(session, source, key, value, self.now())
         return leads, store.stored, len(changed), store.elsewhere
 
     def _source_store(self, source: str) -> str | None:
         configured = [s for s in self.settings.sources if s.name == source]
-        return getattr(configured[0], "store", None) if configured else None
+        return configured[0].store if configured else None
 
     def _record_health(self, source: str, result: PollResult, error: str | None) -> None:
         with self.sessions() as session, session.begin():
-            state = repo.source_state(session, source)
-            state.last_attempt_at = self.now()
-            state.items_total = (state.items_total or 0) + result.stored
-            if error is None:
-                state.last_success_at, state.consecutive_failures, state.last_error = self.now(), 0, None
-            else:
-                state.consecutive_failures = (state.consecutive_failures or 0) + 1
-                state.last_error = error
+            repo.record_poll(session, source, self.now(), error, result.stored)
 
 
 def _quarantine(item: RawItem, reason: str, now: datetime) -> dict[str, Any]:
@@ -207,14 +195,8 @@ def _quarantine(item: RawItem, reason: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def _table(model: Any) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 def _row_text(row: Mapping[str, str]) -> bytes:
-    return repr({k: v for k, v in row.items() if not k.startswith("__")}).encode("utf-8")
+    return repr(dict(row)).encode("utf-8")
 
 
 def _batches(items: Iterator[RawItem], size: int) -> Iterator[list[RawItem]]:
@@ -242,7 +224,7 @@ def _status_changes(batch: list[RawItem], stored: Mapping[str, str | None]) -> d
     (the latest reading of an id wins). An item that carries no status changes nothing."""
     changes: dict[str, str] = {}
     for item in batch:
-        if item.external_id not in stored or item.channel != CHANNEL_SMS or isinstance(item.payload, bytes):
+        if item.external_id not in stored or item.channel != Channel.SMS or isinstance(item.payload, bytes):
             continue
         status = sms_status(item.payload)
         if status is not None and status != stored[item.external_id]:

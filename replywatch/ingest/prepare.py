@@ -18,38 +18,68 @@ from typing import Any
 from replywatch.classify.classify import Classification, classify_email, classify_sms, email_reply_text
 from replywatch.classify.rules import BODY_LIMIT, RuleSet
 from replywatch.domain.normalize import normalize_email, normalize_phone
+from replywatch.domain.vocabulary import Channel, Direction, Kind
 from replywatch.errors import ParseError
 from replywatch.ingest.directory import Directory
 from replywatch.parse.adf import find_adf, parse_adf
 from replywatch.parse.dsn import read_report
 from replywatch.parse.email import parse_email
 from replywatch.parse.providers import parse_notice
-from replywatch.parse.sms import parse_sms_row
-from replywatch.parse.types import CHANNEL_EMAIL, CHANNEL_SMS, INBOUND, OUTBOUND, LeadRecord, ParsedEmail
+from replywatch.parse.sms import GENERIC, parse_sms_row
+from replywatch.parse.types import LeadRecord, ParsedEmail
 from replywatch.sources.base import RawItem
 from replywatch.store.models import KEY_LENGTH, MESSAGE_TEXT_LENGTHS, clip_texts
 
 SNIPPET_CHARS = 1000
-CONSENT_KINDS = ("opt_out", "opt_in")
+CONSENT_KINDS = (Kind.OPT_OUT, Kind.OPT_IN)
 UNPARSABLE = "unparsable"
 # "Re:" in English and the prefixes other mail clients write (Spanish, German, Nordic, Italian…).
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|vs|r|rif|res|antw|odp|ynt|wg)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 
 
-@dataclass
+@dataclass(frozen=True)
+class PreparedMessage:
+    """Every column of a message's row, texts clipped to their columns (the same on every backend:
+    PostgreSQL's typed inserts would clip, SQLite would keep it whole, and what is matched in memory must
+    equal what is read back)."""
+
+    source: str
+    external_id: str
+    position: str
+    channel: str
+    direction: str
+    kind: str
+    rule: str | None
+    sent_at: datetime
+    sender: str | None
+    sender_name: str | None
+    subject: str | None
+    header_message_id: str | None
+    is_reply: bool
+    snippet: str | None
+    associate_id: int | None
+    store_id: int | None
+    ingested_at: datetime
+    status: str | None = None  # a text's delivery status; mail has none
+
+    @classmethod
+    def clipped(cls, **columns: Any) -> PreparedMessage:
+        return cls(**clip_texts(columns, MESSAGE_TEXT_LENGTHS))
+
+    def columns(self) -> Mapping[str, Any]:
+        """Column → value, for the bulk insert (a view of the record: not to be changed)."""
+        return self.__dict__
+
+
+@dataclass(frozen=True)
 class Prepared:
-    """One item ready to store: the message's columns, its keys by role, and any leads it carries."""
+    """One item ready to store: its message row, its keys by role, and any leads it carries."""
 
     item: RawItem
-    message: dict[str, Any]
+    message: PreparedMessage
     keys: dict[str, list[str]]
     leads: list[LeadRecord] = field(default_factory=list)
     bounced: dict[str, str] = field(default_factory=dict)  # address that cannot be reached → its status
-
-    @property
-    def header_message_id(self) -> str | None:
-        value = self.message.get("header_message_id")
-        return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -112,7 +142,7 @@ class Preparer:
     default_store: str | None = None
 
     def prepare(self, item: RawItem) -> Prepared:
-        if item.channel == CHANNEL_SMS:
+        if item.channel == Channel.SMS:
             if isinstance(item.payload, bytes):
                 raise ParseError("an SMS item must be a row, not bytes")
             return self._sms(item, item.payload)
@@ -135,11 +165,11 @@ class Preparer:
         }
         outbound = item.in_sent_folder or bool(ours)
         found = self._email_context(found, outbound, keys["to"] + keys["cc"])
-        bounced = _bounced(raw) if found.kind == "bounce" else {}
-        message = _columns(
+        bounced = _bounced(raw) if found.kind == Kind.BOUNCE else {}
+        message = _message(
             item,
-            channel=CHANNEL_EMAIL,
-            direction=OUTBOUND if outbound else INBOUND,
+            channel=Channel.EMAIL,
+            direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
             verdict=found,
             sent_at=mail.date or item.fallback_date or self.now,
             sender=sender,
@@ -152,7 +182,9 @@ class Preparer:
             store_id=self.directory.associate_store.get(ours[0]) if outbound and ours else None,
             ingested_at=self.now,
         )
-        leads = self._leads(mail, found, mail.message_id or item.external_id) if found.kind == "lead" else []
+        leads = (
+            self._leads(mail, found, mail.message_id or item.external_id) if found.kind == Kind.LEAD else []
+        )
         return Prepared(item, message, keys, leads, bounced)
 
     def _email_context(
@@ -160,9 +192,9 @@ class Preparer:
     ) -> Classification:
         """What the rules cannot know: who is one of us."""
         if outbound and recipients and all(self.directory.associates_of("email", r) for r in recipients):
-            return Classification("internal", "builtin:between-associates")
+            return Classification(Kind.INTERNAL, "builtin:between-associates")
         if outbound and verdict.kind in CONSENT_KINDS:
-            return Classification("human", "builtin:outbound")  # our own "reply STOP to unsubscribe"
+            return Classification(Kind.HUMAN, "builtin:outbound")  # our own "reply STOP to unsubscribe"
         return verdict
 
     def _leads(self, mail: ParsedEmail, verdict: Classification, fallback_id: str) -> list[LeadRecord]:
@@ -172,20 +204,20 @@ class Preparer:
         return [parse_notice(mail.text, notice, fallback_id)]
 
     def _sms(self, item: RawItem, row: Mapping[str, str]) -> Prepared:
-        sms = parse_sms_row(row, row.get("__dialect__", "generic"))
+        sms = parse_sms_row(row, item.dialect or GENERIC)
         store = self.directory.store(self.default_store)
         region = self.directory.region(store.id if store else None)
         sender, recipient = normalize_phone(sms.sender, region), normalize_phone(sms.recipient, region)
         senders_associates = self.directory.associates_of("phone", sender)
-        outbound = sms.direction == OUTBOUND or bool(senders_associates)
+        outbound = sms.direction == Direction.OUTBOUND or bool(senders_associates)
         ours = senders_associates if outbound else self.directory.associates_of("phone", recipient)
         verdict = classify_sms(sms, self.rules)
         if outbound and verdict.kind in CONSENT_KINDS:
-            verdict = Classification("human", "builtin:outbound")  # our own "Reply STOP to opt out"
-        message = _columns(
+            verdict = Classification(Kind.HUMAN, "builtin:outbound")  # our own "Reply STOP to opt out"
+        message = _message(
             item,
-            channel=CHANNEL_SMS,
-            direction=OUTBOUND if outbound else INBOUND,
+            channel=Channel.SMS,
+            direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
             verdict=verdict,
             sent_at=sms.sent_at,
             sender=sender or sms.sender,
@@ -230,19 +262,16 @@ def _emails(addresses: Any) -> list[str]:
     return list(dict.fromkeys(e for e in map(normalize_email, addresses) if e))
 
 
-def _columns(item: RawItem, *, verdict: Classification, **values: Any) -> dict[str, Any]:
-    """Every column of a message row, so that a batch inserts with one statement. A text longer than its
-    column is clipped here, the same on every backend: PostgreSQL's typed inserts would clip it, SQLite
-    would keep it whole, and what is matched in memory must equal what is read back."""
-    row = {"status": None, **values}
-    row.update(
+def _message(item: RawItem, *, verdict: Classification, **values: Any) -> PreparedMessage:
+    """The message row of an item, with what every row takes from the item and its verdict."""
+    return PreparedMessage.clipped(
         source=item.source,
         external_id=item.external_id,
         position=item.position,
         kind=verdict.kind,
         rule=verdict.rule,
+        **values,
     )
-    return clip_texts(row, MESSAGE_TEXT_LENGTHS)
 
 
 def _refs(message_ids: list[str]) -> list[str]:

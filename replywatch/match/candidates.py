@@ -8,15 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy.orm import Session
-
+from replywatch.domain.lead import LeadRef
+from replywatch.domain.vocabulary import Channel, Direction
 from replywatch.match.evidence import vehicle_named, vehicle_words
 from replywatch.match.names import PersonName, exact_keys_to_find_leads, keys_to_find_leads
 from replywatch.match.namescore import lead_names, name_reasons
 from replywatch.match.score import Candidate
-from replywatch.match.types import LeadRef, MatchQuery
-from replywatch.parse.types import CHANNEL_SMS, INBOUND
-from replywatch.store import repo
+from replywatch.match.types import MatchQuery
+from replywatch.store import Session, repo
 
 # A lead notice may reach the inbox a little after the customer's first mail or text about it.
 EARLY_SLACK = timedelta(days=1)
@@ -38,7 +37,7 @@ class TouchNotes:
         if earlier is None or query.sent_at < earlier:
             self.first[lead.lead_id] = query.sent_at
         self.by.setdefault(lead.lead_id, set()).update(query.associates)
-        if query.channel == CHANNEL_SMS:
+        if query.channel == Channel.SMS:
             for number in query.keys.get("to", ()):
                 self.texts.setdefault(number, []).append((query.sent_at, lead.lead_id))
 
@@ -59,7 +58,7 @@ _IDENTITY_ROLES = frozenset({"from", "reply_to", "to", "cc", "loose", "text_phon
 
 
 def _address_roles(direction: str) -> tuple[tuple[str, str], ...]:
-    return _INBOUND_ROLES if direction == INBOUND else _OUTBOUND_ROLES
+    return _INBOUND_ROLES if direction == Direction.INBOUND else _OUTBOUND_ROLES
 
 
 @dataclass
@@ -99,7 +98,7 @@ class CandidateIndex:
         phones = {
             number
             for q in queries
-            if q.channel == CHANNEL_SMS and q.direction == INBOUND and _may_reach(q, by_identity)
+            if q.channel == Channel.SMS and q.direction == Direction.INBOUND and _may_reach(q, by_identity)
             for number in q.keys.get("from", ())
         }
         texts = repo.texts_to_numbers(session, phones, start, end)
@@ -127,7 +126,7 @@ class CandidateIndex:
                 add(self.by_header[ref], "thread")
         self._identities(query, add)
         window = timedelta(days=open_days)
-        if query.direction == INBOUND and query.names:
+        if query.direction == Direction.INBOUND and query.names:
             self._names(query, add, window)
         open_ = [
             c
@@ -135,7 +134,7 @@ class CandidateIndex:
             if c.lead.received_at - EARLY_SLACK <= query.sent_at <= c.lead.received_at + window
         ]
         if open_:
-            texts = query.channel == CHANNEL_SMS and query.direction == INBOUND
+            texts = query.channel == Channel.SMS and query.direction == Direction.INBOUND
             texted = self._last_texted(query) if texts else None
             for c in open_:
                 self._corroborate(c, query, texted)
@@ -175,7 +174,7 @@ class CandidateIndex:
         names = query.names
         if names:
             c.reasons |= _name_reasons(names, lead)  # for our own message: whom it greets
-        if query.direction == INBOUND:
+        if query.direction == Direction.INBOUND:
             if lead.vehicle and vehicle_named(lead.vehicle, _vehicle_words(query.about)):
                 c.reasons.add("vehicle")
             if query.associates and self._by_associate(lead, query.associates):
@@ -189,7 +188,12 @@ class CandidateIndex:
         noted, first = self.notes.first.get(lead.lead_id), lead.first_touch_at
         touched = min(noted, first) if noted and first else noted or first
         c.touched_before = touched is not None and touched <= query.sent_at
-        if c.touched_before and touched and query.direction == INBOUND and query.sent_at - touched <= RECENT:
+        if (
+            c.touched_before
+            and touched
+            and query.direction == Direction.INBOUND
+            and query.sent_at - touched <= RECENT
+        ):
             c.reasons.add("recent_touch")
 
     def _by_associate(self, lead: LeadRef, associates: frozenset[int]) -> bool:

@@ -15,10 +15,10 @@ from itertools import pairwise
 from typing import Protocol
 
 from replywatch.domain.normalize import loose_email, normalize_phone
+from replywatch.domain.vocabulary import Direction
 from replywatch.match.names import PersonName, address_names, fold, message_keys, parse_name
 from replywatch.match.types import MatchQuery
 from replywatch.parse.adf import STOCK_MARK
-from replywatch.parse.types import INBOUND
 
 
 def _words(text: str) -> list[str]:
@@ -72,7 +72,8 @@ _VEHICLE_STOP = frozenset(
 class Who(Protocol):
     """Who is ours: the directory as matching needs it."""
 
-    associate_store: dict[int, int]
+    @property
+    def associate_store(self) -> Mapping[int, int]: ...
 
     def associates_of(self, kind: str, value: str | None) -> list[int]: ...
 
@@ -94,7 +95,7 @@ class MessageFacts:
 
 def build_query(facts: MessageFacts, keys: Mapping[str, Sequence[str]], who: Who) -> MatchQuery:
     """The message's query: its keys with the derived ones (loose, text_phone, name) and its evidence."""
-    inbound = facts.direction == INBOUND
+    inbound = facts.direction == Direction.INBOUND
     roles = ("to", "cc") if inbound else ("from",)
     written: list[str] = []  # ours, in the order of the keys
     found: list[int] = []

@@ -8,17 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.orm import Session
-
+from replywatch.domain.lead import LeadRef
+from replywatch.domain.vocabulary import Direction, MatchStatus
 from replywatch.match.candidates import CandidateIndex, TouchNotes
 from replywatch.match.evidence import MessageFacts, Who, build_query
 from replywatch.match.policy import MatchPolicy
-from replywatch.match.score import MATCHED, Decision, decide
-from replywatch.match.types import LeadRef, MatchQuery
-from replywatch.parse.types import OUTBOUND
-from replywatch.store import repo
-from replywatch.store.models import Match, Message, MessageKey
+from replywatch.match.score import Decision, decide
+from replywatch.match.types import MatchQuery
+from replywatch.store import Session, repo
+from replywatch.store.models import Message
 
 # Roles of message keys a new lead can explain: addresses and numbers, and name blocking keys.
 LEAD_ROLES = ("from", "reply_to", "to", "cc", "loose", "text_phone", "name")
@@ -35,7 +33,7 @@ class Matching:
     notes: TouchNotes = field(default_factory=TouchNotes)  # our messages matched in this unit of work
 
     def decide(self, index: CandidateIndex, query: MatchQuery) -> Decision:
-        ours = query.direction == OUTBOUND
+        ours = query.direction == Direction.OUTBOUND
         return decide(index.candidates(query, self.open_days), query.sent_at, self.policy, ours)
 
 
@@ -66,10 +64,10 @@ def facts_of(message: Message) -> MessageFacts:
 
 def note_decision(index: CandidateIndex, query: MatchQuery, decision: Decision, header: str | None) -> bool:
     """Tell the index what a matched message teaches the later ones; True when it names a thread."""
-    if decision.status != MATCHED or decision.lead is None:
+    if decision.status != MatchStatus.MATCHED or decision.lead is None:
         return False
     lead: LeadRef = decision.lead
-    if query.direction == OUTBOUND:
+    if query.direction == Direction.OUTBOUND:
         index.note_touch(query, lead)
     index.note_thread(header, lead)
     return bool(header)
@@ -82,35 +80,21 @@ def rematch(session: Session, message_ids: Iterable[int], matching: Matching) ->
         return set()
     queries = [build_query(facts_of(m), keys, matching.who) for m, keys in loaded]
     index = CandidateIndex.load(session, queries, matching.open_days, matching.notes)
-    stmt = select(Match.message_id, Match.lead_id).where(Match.message_id.in_([m.id for m, _ in loaded]))
-    before = {message_id: lead_id for message_id, lead_id in session.execute(stmt)}
+    before = repo.match_leads(session, [m.id for m, _ in loaded])
     affected: set[int] = set()
     headers: list[str] = []
     rows: list[dict[str, Any]] = []
     key_rows: list[dict[str, Any]] = []
     for (message, keys), query in sorted(zip(loaded, queries, strict=True), key=lambda p: p[1].sent_at):
         decision = matching.decide(index, query)
-        rows.append({f"b_{k}": v for k, v in match_row(message.id, decision, matching.now).items()})
+        rows.append(match_row(message.id, decision, matching.now))
         key_rows += candidate_keys(message.id, decision, keys.get("lead", ()))
         affected.update(x for x in (before.get(message.id), decision.lead_id) if x is not None)
         if note_decision(index, query, decision, message.header_message_id) and message.header_message_id:
             headers.append(message.header_message_id)
-    _update_matches(session, rows)
-    if key_rows:
-        session.execute(insert(MessageKey), key_rows)
+    repo.update_matches(session, rows)
+    repo.insert_keys(session, key_rows)
     return affected | follow_thread(session, headers, matching)
-
-
-def _update_matches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    table = Match.__table__
-    assert isinstance(table, Table)
-    columns = ("lead_id", "status", "score", "reasons", "decided_by", "decided_at")
-    stmt = (
-        update(table)
-        .where(table.c.message_id == bindparam("b_message_id"))
-        .values({c: bindparam(f"b_{c}") for c in columns})
-    )
-    session.connection().execute(stmt, list(rows))
 
 
 def follow_thread(session: Session, headers: list[str], matching: Matching) -> set[int]:
@@ -138,7 +122,7 @@ def follow_touches(
 
 def candidate_keys(message_id: int, decision: Decision, have: Sequence[str] = ()) -> list[dict[str, Any]]:
     """An undecided message is findable by its candidate leads, so that a touch of one can revisit it."""
-    if decision.status == MATCHED:
+    if decision.status == MatchStatus.MATCHED:
         return []
     leads = {str(c["lead_id"]) for c in decision.reasons} - set(have)
     return [{"message_id": message_id, "role": "lead", "value": value} for value in sorted(leads)]

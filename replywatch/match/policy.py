@@ -8,12 +8,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from math import fsum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from replywatch.errors import RulesError
-
-if TYPE_CHECKING:
-    from replywatch.classify.rules import RuleSet  # rules.py imports this module to skip the policy file
 
 POLICY_FILE = "30-matching.toml"
 # Every reason a candidate can have. Those with weight 0 only corroborate a candidate found otherwise.
@@ -88,18 +85,12 @@ def matching_file(data: dict[str, Any]) -> bool:
     return "matching" in data and "rule" not in data
 
 
-def load_policy(directory: Path | None) -> MatchPolicy:
+def load_policy(directory: Path) -> MatchPolicy:
     """The policy of a rules folder; the shipped one when the folder has no 30-matching.toml."""
-    path = directory / POLICY_FILE if directory else None
-    if path is None or not path.is_file():
+    path = directory / POLICY_FILE
+    if not path.is_file():
         path = Path(__file__).resolve().parents[1] / "default_rules" / POLICY_FILE
     return _cached(path, path.stat().st_mtime_ns)
-
-
-def policy_of(rules: RuleSet) -> MatchPolicy:
-    """The policy in the folder the classification rules in use came from."""
-    folders = [Path(rule.file).parent for rule in rules.rules if rule.file]
-    return load_policy(folders[0] if folders else None)
 
 
 @lru_cache(maxsize=8)

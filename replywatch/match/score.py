@@ -10,11 +10,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from replywatch.domain.lead import LeadRef
+from replywatch.domain.vocabulary import MatchStatus
 from replywatch.match.namescore import lead_names, name_reason
 from replywatch.match.policy import MatchPolicy
-from replywatch.match.types import LeadRef
 
-MATCHED, REVIEW_STATUS, UNMATCHED, REJECTED = "matched", "review", "unmatched", "rejected"
 _SAME_PERSON = frozenset({"name", "name_nickname", "name_fuzzy"})
 IDENTITY = frozenset(
     {
@@ -62,7 +62,7 @@ def decide(
     Our own message (`ours`) never waits for review over a rival: it follows up the latest lead."""
     scored = [c for c in candidates if _scored(c, policy) > 0]
     if not scored:
-        return Decision(UNMATCHED, None, 0.0, [])
+        return Decision(MatchStatus.UNMATCHED, None, 0.0, [])
     if len(scored) == 1:  # what _ranked gives for one, in half the time: no rival, no family
         return _alone(scored[0], policy)
     return _ranked(scored, sent_at, policy, ours)
@@ -73,12 +73,12 @@ def _ranked(scored: list[Candidate], sent_at: datetime, policy: MatchPolicy, our
     ranked = sorted(scored, key=lambda c: (c.strength, *_recency(c, sent_at)), reverse=True)
     top = ranked[0]
     if top.score < policy.review:
-        return Decision(UNMATCHED, None, top.score, _explain(ranked))
+        return Decision(MatchStatus.UNMATCHED, None, top.score, _explain(ranked))
     close = [c for c in ranked if c.strength >= top.strength - policy.margin - 1e-9]
     if not ours and any(not one_shopper(c, top) for c in close):
-        return Decision(REVIEW_STATUS, top.lead_id, top.score, _explain(ranked), top.lead)
+        return Decision(MatchStatus.REVIEW, top.lead_id, top.score, _explain(ranked), top.lead)
     chosen = _answered(close, sent_at, ours)
-    status = MATCHED if top.score >= policy.auto else REVIEW_STATUS
+    status = MatchStatus.MATCHED if top.score >= policy.auto else MatchStatus.REVIEW
     ordered = [chosen, *(c for c in ranked if c is not chosen)]
     return Decision(status, chosen.lead_id, chosen.score, _explain(ordered), chosen.lead)
 
@@ -86,8 +86,8 @@ def _ranked(scored: list[Candidate], sent_at: datetime, policy: MatchPolicy, our
 def _alone(top: Candidate, policy: MatchPolicy) -> Decision:
     """The one scoring candidate."""
     if top.score < policy.review:
-        return Decision(UNMATCHED, None, top.score, _explain([top]))
-    status = MATCHED if top.score >= policy.auto else REVIEW_STATUS
+        return Decision(MatchStatus.UNMATCHED, None, top.score, _explain([top]))
+    status = MatchStatus.MATCHED if top.score >= policy.auto else MatchStatus.REVIEW
     return Decision(status, top.lead_id, top.score, _explain([top]), top.lead)
 
 

@@ -1,4 +1,4 @@
-"""What matching knows of a lead and of a message: plain records, no database."""
+"""What matching knows of a message: a plain record, no database (a lead: domain.lead.LeadRef)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from replywatch.match.names import PersonName
-
-
-@dataclass(frozen=True)
-class LeadRef:
-    """A lead as matching sees it: when it was received, where, by whom, the customer's name, the car."""
-
-    lead_id: int
-    received_at: datetime
-    store_id: int | None
-    associate_id: int | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    full_name: str | None = None
-    vehicle: str | None = None
-    first_touch_at: datetime | None = None
 
 
 @dataclass(frozen=True)

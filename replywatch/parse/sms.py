@@ -8,8 +8,9 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from replywatch.clock import as_utc
+from replywatch.domain.vocabulary import Direction
 from replywatch.errors import ParseError
-from replywatch.parse.types import INBOUND, OUTBOUND, ParsedSms
+from replywatch.parse.types import ParsedSms
 
 GENERIC = "generic"
 TWILIO_CSV = "twilio"
@@ -70,10 +71,10 @@ def sms_status(row: Mapping[str, str]) -> str | None:
 def _direction(text: str, column: str) -> str:
     """`inbound` is inbound; Twilio's `outbound-api`, `outbound-reply`, `outbound-call` are outbound."""
     value = text.strip().lower()
-    if value in (INBOUND, _WORDED_INBOUND):
-        return INBOUND
+    if value in (Direction.INBOUND, _WORDED_INBOUND):
+        return Direction.INBOUND
     if value in _OUTBOUND or value.startswith("outgoing"):
-        return OUTBOUND
+        return Direction.OUTBOUND
     raise ParseError(f"column {column}: {value!r} is neither inbound nor outbound")
 
 

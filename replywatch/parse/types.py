@@ -5,25 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-CHANNEL_EMAIL = "email"
-CHANNEL_SMS = "sms"
-INBOUND = "inbound"
-OUTBOUND = "outbound"
-
-KINDS = (
-    "lead",
-    "human",
-    "auto_reply",
-    "bounce",
-    "read_receipt",
-    "complaint",
-    "list",
-    "provider_notice",
-    "internal",
-    "opt_out",
-)
-NOISE_KINDS = frozenset(KINDS) - {"lead", "human", "opt_out"}
-
 
 @dataclass(frozen=True)
 class Address:

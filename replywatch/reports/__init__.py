@@ -1,1 +1,1 @@
-"""Every read-side query: weekly metrics, the funnel, the contacts export, status."""
+"""Every read-side query: weekly metrics, the funnel, the contacts export and summary, status, names."""

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from replywatch.clock import as_utc, iso_z
-from replywatch.store.digest_runs import FAILED, digest_status
+from replywatch.domain.vocabulary import MatchStatus
+from replywatch.reports.digests import digest_status
+from replywatch.store.digest_runs import FAILED
 from replywatch.store.models import Lead, Match, Quarantine, SourceLease, SourceState
 
 STALL_GRACE_S = 60  # beyond three intervals plus this, a source nobody polls is stalled
@@ -57,7 +59,7 @@ def source_health(
         "digests": digests,
         "leads": session.scalar(select(func.count()).select_from(Lead)) or 0,
         "contacted": session.scalar(select(func.count()).where(Lead.contact_at.is_not(None))) or 0,
-        "review_backlog": session.scalar(select(func.count()).where(Match.status == "review")) or 0,
+        "review_backlog": session.scalar(select(func.count()).where(Match.status == MatchStatus.REVIEW)) or 0,
         "quarantined": session.scalar(select(func.count()).select_from(Quarantine)) or 0,
         "recent_quarantine": [
             {"source": q.source, "position": q.position, "error": q.error, "at": iso_z(q.created_at)}

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Any
 
 from replywatch.domain.normalize import loose_email
+from replywatch.domain.vocabulary import Direction, Kind, MatchStatus
 from replywatch.errors import ReplywatchError
 from replywatch.ingest.directory import Directory
 from replywatch.ingest.leads import refresh_contacts
 from replywatch.match.link import Matching, follow_thread, rematch_for_leads
-from replywatch.match.score import MATCHED, REJECTED
-from replywatch.parse.types import INBOUND
 from replywatch.review.queue import ReviewItem, load_item, queue_ids
-from replywatch.store.models import Lead, LeadIdentity, Match, Message, MessageKey, ReviewDecision
+from replywatch.store import Session, reviews
+from replywatch.store.reviews import ChosenLead, QueuedMessage
 
 __all__ = ["Decided", "ReviewItem", "Reviewer", "load_item", "queue_ids"]
+
+# The kinds whose sender is the customer.
+CUSTOMER_KINDS = (Kind.HUMAN, Kind.OPT_OUT, Kind.OPT_IN)
+SENDER_ROLES = ("from", "reply_to")
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Decided:
 
     message_id: int
     action: str  # accept | reject
-    lead: Lead | None
+    lead: ChosenLead | None
     learned: list[str]  # addresses or numbers added to the lead, so the next message matches alone
 
 
@@ -50,89 +52,86 @@ class Reviewer:
 
     def accept(self, message_id: int, lead_id: int | None = None) -> Decided:
         """Link the message to `lead_id`, or to the top candidate; the lead learns the sender's address."""
-        match, message = self._decidable(message_id)
-        chosen = lead_id if lead_id is not None else match.lead_id or _top_candidate(match)
-        lead = self.session.get(Lead, chosen) if chosen is not None else None
+        item = self._decidable(message_id)
+        chosen = lead_id if lead_id is not None else item.lead_id or _top_candidate(item.reasons)
+        lead = reviews.chosen_lead(self.session, chosen) if chosen is not None else None
         if lead is None:
             raise ReplywatchError(f"message {message_id}: no candidate lead; name one with --lead")
-        previous = self._record(match, "accept", lead.id)
-        match.status, match.lead_id = MATCHED, lead.id
-        if not any(c.get("lead_id") == lead.id for c in match.reasons):
-            match.reasons = [*match.reasons, {"lead_id": lead.id, "score": 1.0, "reasons": ["review"]}]
-        if message.store_id is None:
-            message.store_id = lead.store_id
-        self.session.flush()
-        learned = self._learn(message, lead)
-        affected = {lead.id, *previous}
+        reasons = item.reasons
+        if not any(c.get("lead_id") == lead.id for c in reasons):
+            reasons = [*reasons, {"lead_id": lead.id, "score": 1.0, "reasons": ["review"]}]
+        self._save(item, "accept", MatchStatus.MATCHED, lead.id, reasons, lead.store_id)
+        learned = self._learn(item, lead.id)
+        affected = {lead.id, *_previous(item)}
         if learned:
-            since = message.sent_at - timedelta(days=1)
+            since = item.sent_at - timedelta(days=1)
             keys = [value for _, value in learned]
             affected |= rematch_for_leads(self.session, keys, since, self.matching)
-        if message.header_message_id:
-            affected |= follow_thread(self.session, [message.header_message_id], self.matching)
+        if item.header_message_id:
+            affected |= follow_thread(self.session, [item.header_message_id], self.matching)
         refresh_contacts(self.session, self.directory, affected)
         return Decided(message_id, "accept", lead, [value for kind, value in learned if kind != "loose"])
 
     def reject(self, message_id: int) -> Decided:
         """Not a reply to any lead: it stays stored, counts for no lead, and is never matched again."""
-        match, _ = self._decidable(message_id)
-        previous = self._record(match, "reject", None)
-        match.status, match.lead_id = REJECTED, None
-        self.session.flush()
-        refresh_contacts(self.session, self.directory, previous)
+        item = self._decidable(message_id)
+        self._save(item, "reject", MatchStatus.REJECTED, None, item.reasons)
+        refresh_contacts(self.session, self.directory, _previous(item))
         return Decided(message_id, "reject", None, [])
 
-    def _decidable(self, message_id: int) -> tuple[Match, Message]:
-        row = self.session.execute(
-            select(Match, Message)
-            .join(Message, Message.id == Match.message_id)
-            .where(Message.id == message_id)
-        ).first()
-        if row is None:
+    def _decidable(self, message_id: int) -> QueuedMessage:
+        item = reviews.queued_message(self.session, message_id)
+        if item is None:
             raise ReplywatchError(f"no message {message_id} to decide (see `replywatch review list`)")
-        match, message = row
-        if message.kind == "lead":
+        if item.kind == Kind.LEAD:
             raise ReplywatchError(f"message {message_id} is a lead notice, not a reply")
-        return match, message
+        return item
 
-    def _record(self, match: Match, action: str, lead_id: int | None) -> set[int]:
-        """Audit the decision; the lead the message counted for before, if any."""
-        self.session.add(
-            ReviewDecision(
-                message_id=match.message_id,
-                action=action,
-                lead_id=lead_id,
-                previous_status=match.status,
-                previous_lead_id=match.lead_id,
-                decided_by=self.who,
-                decided_at=self.now,
-            )
+    def _save(
+        self,
+        item: QueuedMessage,
+        action: str,
+        status: MatchStatus,
+        lead_id: int | None,
+        reasons: list[Any],
+        store_id: int | None = None,
+    ) -> None:
+        """Audit the decision (who, when, what the match was) and apply it to the match."""
+        decision = reviews.Decision(
+            message_id=item.id,
+            action=action,
+            status=status,
+            lead_id=lead_id,
+            reasons=reasons,
+            previous_status=item.status,
+            previous_lead_id=item.lead_id,
+            decided_by=self.who,
+            decided_at=self.now,
         )
-        previous = {match.lead_id} if match.lead_id is not None else set()
-        match.decided_by, match.decided_at = "review", self.now
-        return previous
+        reviews.save_decision(self.session, item.match_id, decision, store_id)
 
-    def _learn(self, message: Message, lead: Lead) -> list[tuple[str, str]]:
+    def _learn(self, item: QueuedMessage, lead_id: int) -> list[tuple[str, str]]:
         """The customer wrote from an address or number the lead lacked: the lead gets it (and its
         loose form), so their next message matches on its own. Returns the (kind, value) added."""
-        if message.direction != INBOUND or message.kind not in ("human", "opt_out", "opt_in"):
+        if item.direction != Direction.INBOUND or item.kind not in CUSTOMER_KINDS:
             return []
-        stmt = select(MessageKey.value).where(
-            MessageKey.message_id == message.id, MessageKey.role.in_(("from", "reply_to"))
-        )
-        values = [v for v in self.session.scalars(stmt) if not self.directory.associates_of(_kind(v), v)]
-        have = select(LeadIdentity.kind, LeadIdentity.value).where(LeadIdentity.lead_id == lead.id)
-        known = {(kind, value) for kind, value in self.session.execute(have)}
+        senders = reviews.message_keys(self.session, item.id, SENDER_ROLES)
+        values = [v for v in senders if not self.directory.associates_of(_kind(v), v)]
+        known = reviews.lead_identities(self.session, lead_id)
         wanted = {(_kind(v), v) for v in values}
         wanted |= {("loose", x) for v in values if "@" in v and (x := loose_email(v)) != v}
         added = sorted(wanted - known)
-        self.session.add_all(LeadIdentity(lead_id=lead.id, kind=k, value=v) for k, v in added)
-        self.session.flush()
+        reviews.add_lead_identities(self.session, lead_id, added)
         return added
 
 
-def _top_candidate(match: Match) -> int | None:
-    ids = [c.get("lead_id") for c in match.reasons if isinstance(c, dict)]
+def _previous(item: QueuedMessage) -> set[int]:
+    """The lead the message counted for before the decision, if any."""
+    return {item.lead_id} if item.lead_id is not None else set()
+
+
+def _top_candidate(reasons: list[Any]) -> int | None:
+    ids = [c.get("lead_id") for c in reasons if isinstance(c, dict)]
     return next((i for i in ids if isinstance(i, int)), None)
 
 

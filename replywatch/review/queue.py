@@ -6,13 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from replywatch.clock import iso_z
 from replywatch.errors import ReplywatchError
-from replywatch.match.score import REVIEW_STATUS
-from replywatch.store.models import Associate, Lead, Match, Message
+from replywatch.store import Session, reviews
 
 
 @dataclass(frozen=True)
@@ -75,25 +71,16 @@ class ReviewItem:
 
 def queue_ids(session: Session) -> list[int]:
     """Messages waiting for a person, oldest first."""
-    stmt = (
-        select(Message.id)
-        .join(Match, Match.message_id == Message.id)
-        .where(Match.status == REVIEW_STATUS)
-        .order_by(Message.sent_at, Message.id)
-    )
-    return list(session.scalars(stmt))
+    return reviews.queue_ids(session)
 
 
 def load_item(session: Session, message_id: int) -> ReviewItem:
-    row = session.execute(
-        select(Match, Message).join(Message, Message.id == Match.message_id).where(Message.id == message_id)
-    ).first()
-    if row is None:
+    message = reviews.queued_message(session, message_id)
+    if message is None:
         raise ReplywatchError(f"no message {message_id} (see `replywatch review list`)")
-    match, message = row
     return ReviewItem(
         id=message.id,
-        status=match.status,
+        status=message.status,
         channel=message.channel,
         direction=message.direction,
         kind=message.kind,
@@ -102,7 +89,7 @@ def load_item(session: Session, message_id: int) -> ReviewItem:
         at=message.sent_at,
         subject=message.subject,
         text=(message.snippet or "").strip(),
-        candidates=_candidates(session, match.reasons or []),
+        candidates=_candidates(session, message.reasons or []),
     )
 
 
@@ -112,33 +99,27 @@ def load_items(session: Session, ids: list[int]) -> list[ReviewItem]:
 
 def _candidates(session: Session, ranked: list[Any]) -> list[CandidateView]:
     entries = [c for c in ranked if isinstance(c, dict) and isinstance(c.get("lead_id"), int)]
-    ids = [int(c["lead_id"]) for c in entries]
-    stmt = (
-        select(Lead, Associate.name)
-        .outerjoin(Associate, Associate.id == Lead.associate_id)
-        .where(Lead.id.in_(ids))
-    )
-    leads = {lead.id: (lead, associate) for lead, associate in session.execute(stmt)}
+    leads = reviews.candidate_leads(session, [int(c["lead_id"]) for c in entries])
     views = []
     for entry in entries:
-        found = leads.get(int(entry["lead_id"]))
-        if found is None:
-            continue  # a lead deleted since
-        lead, associate = found
-        views.append(
-            CandidateView(
-                id=lead.id,
-                lead_id=lead.external_id,
-                source=lead.source,
-                name=lead.full_name or "",
-                received_at=lead.received_at,
-                associate=associate,
-                contacted=lead.contact_at is not None,
-                score=float(entry.get("score") or 0.0),
-                reasons=[str(r) for r in entry.get("reasons") or []],
-            )
-        )
+        lead = leads.get(int(entry["lead_id"]))
+        if lead is not None:  # else a lead deleted since
+            views.append(_view(lead, entry))
     return views
+
+
+def _view(lead: reviews.CandidateLead, entry: dict[str, Any]) -> CandidateView:
+    return CandidateView(
+        id=lead.id,
+        lead_id=lead.external_id,
+        source=lead.source,
+        name=lead.full_name or "",
+        received_at=lead.received_at,
+        associate=lead.associate,
+        contacted=lead.contacted,
+        score=float(entry.get("score") or 0.0),
+        reasons=[str(r) for r in entry.get("reasons") or []],
+    )
 
 
 def resolve_lead(session: Session, item: ReviewItem, lead_id: str, source: str | None) -> int:
@@ -146,13 +127,10 @@ def resolve_lead(session: Session, item: ReviewItem, lead_id: str, source: str |
     for c in item.candidates:
         if c.lead_id == lead_id and (source is None or c.source == source):
             return c.id
-    stmt = select(Lead.id, Lead.source).where(Lead.external_id == lead_id)
-    if source is not None:
-        stmt = stmt.where(Lead.source == source)
-    found = list(session.execute(stmt))
+    found = reviews.leads_by_external_id(session, lead_id, source)
     if not found:
         raise ReplywatchError(f"no lead {lead_id!r}" + (f" from {source}" if source else ""))
     if len(found) > 1:
         sources = ", ".join(sorted(s for _, s in found))
         raise ReplywatchError(f"lead id {lead_id!r} is used by several sources ({sources}): add --source")
-    return int(found[0][0])
+    return found[0][0]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from replywatch.parse.types import CHANNEL_EMAIL
+from replywatch.domain.vocabulary import Channel
 
 
 @dataclass(frozen=True)
@@ -19,10 +19,11 @@ class RawItem:
     external_id: str
     position: str  # where a person finds it: a file path, "file.csv:12", "INBOX uid 42"
     payload: bytes | Mapping[str, str]
-    channel: str = CHANNEL_EMAIL
+    channel: str = Channel.EMAIL
     in_sent_folder: bool = False
     fallback_date: datetime | None = None
     cursor: tuple[str, str] | None = None
+    dialect: str | None = None  # an SMS row's format (parse.sms: generic, twilio, twilio-api)
 
 
 class Source(Protocol):

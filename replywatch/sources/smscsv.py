@@ -8,9 +8,9 @@ import io
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from replywatch.domain.vocabulary import Channel
 from replywatch.errors import ParseError, PermanentSourceError
 from replywatch.parse.sms import csv_dialect
-from replywatch.parse.types import CHANNEL_SMS
 from replywatch.sources.base import RawItem, dump_cursor, load_cursor
 
 MAX_ID = 300  # longer ids are kept as their digest (the store's column holds 500)
@@ -45,7 +45,6 @@ class SmsCsvSource:
             if index <= done or not any(v.strip() for v in values):
                 continue
             row = dict(zip(header, values, strict=False))
-            row["__dialect__"] = dialect
             sid = (row.get("id") or row.get("Sid") or "").strip() or f"line-{reader.line_num}"
             if len(sid) > MAX_ID:  # an id the store could not hold whole: its digest, stable across imports
                 sid = f"sha256:{hashlib.sha256(sid.encode()).hexdigest()}"
@@ -54,6 +53,7 @@ class SmsCsvSource:
                 external_id=sid,
                 position=f"{self.path}:{reader.line_num}",
                 payload=row,
-                channel=CHANNEL_SMS,
+                channel=Channel.SMS,
                 cursor=("csv", dump_cursor({"rows": index, "head": head})),
+                dialect=dialect,
             )

@@ -18,9 +18,9 @@ from twilio.rest.api.v2010.account.message import MessageList, MessagePage
 
 from replywatch.clock import now as clock_now
 from replywatch.config import TwilioSourceConfig
+from replywatch.domain.vocabulary import Channel
 from replywatch.errors import ConfigError, PermanentSourceError, TransientSourceError
 from replywatch.parse.sms import TWILIO_API
-from replywatch.parse.types import CHANNEL_SMS
 from replywatch.sources.base import RawItem, dump_cursor, load_cursor
 from replywatch.sources.twilio_http import PatientHttpClient, RetryPolicy
 
@@ -89,8 +89,9 @@ class TwilioSource:
                 external_id=record.sid,
                 position=f"Twilio message {record.sid} ({day})",
                 payload=record.payload,
-                channel=CHANNEL_SMS,
+                channel=Channel.SMS,
                 cursor=cursor,
+                dialect=TWILIO_API,
             )
 
     def _since(self, mark: Mapping[str, Any]) -> date | None:
@@ -209,7 +210,6 @@ def _record(message: Mapping[str, Any]) -> _Record | None:
     sent_at, sent_iso = sent
     error_code = message.get("error_code")
     payload = {
-        "__dialect__": TWILIO_API,
         "sid": sid,
         "date_sent": sent_iso,
         "from": message.get("from") or "",

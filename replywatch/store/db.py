@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.errors import ConfigError, ReplywatchError
@@ -31,9 +31,28 @@ ANALYZE_FROM = 1000  # messages a poll stores before it first refreshes those st
 log = logging.getLogger(__name__)
 
 
+# The database itself failed (down, connection lost, out of disk): not an item's fault. Work since the last
+# commit is rolled back and read again; nothing is quarantined for it.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
+
+def database_error_reason(exc: Exception) -> str:
+    """The first line of the driver's own words for a DATABASE_ERRORS exception."""
+    orig = getattr(exc, "orig", None)
+    return str(orig).strip().splitlines()[0] if orig else type(exc).__name__
+
+
 def redact_url(url: str) -> str:
     """The database URL with its password hidden, for messages and logs."""
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def url_password(url: str) -> str | None:
+    """The password a database URL carries, if any (for the log filter that keeps secrets out)."""
+    try:
+        return make_url(url).password
+    except ArgumentError:
+        return None
 
 
 def make_engine(url: str) -> Engine:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
-from operator import itemgetter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import (
-    JSON,
     ColumnElement,
     Connection,
     String,
-    Table,
     any_,
     bindparam,
     func,
@@ -27,14 +25,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeEngine
 
-from replywatch.config import Settings
-from replywatch.domain.normalize import normalize_email, normalize_phone
-from replywatch.match.types import LeadRef
+from replywatch.domain.lead import LeadRef
+from replywatch.domain.vocabulary import NOISE_KINDS, MatchStatus
+from replywatch.store import bulk
 from replywatch.store.models import (
-    Associate,
-    AssociateIdentity,
     BounceRecipient,
     Lead,
     LeadIdentity,
@@ -45,12 +40,10 @@ from replywatch.store.models import (
     Quarantine,
     SourceCursor,
     SourceState,
-    Store,
-    UTCDateTime,
 )
 
 if TYPE_CHECKING:
-    import psycopg
+    pass
 
 _CHUNK = 500
 _T = TypeVar("_T")
@@ -78,48 +71,29 @@ def _one_of(session: Session | Connection, column: Any, values: Sequence[Any]) -
     )
 
 
-def sync_directory(session: Session, settings: Settings) -> None:
-    """Stores and associates from the configuration into the database, by name (idempotent)."""
-    stores = {s.name: s for s in session.scalars(select(Store))}
-    for cfg in settings.stores:
-        row = stores.get(cfg.name) or Store(name=cfg.name)
-        row.timezone, row.region = cfg.timezone, cfg.region
-        session.add(row)
-        stores[cfg.name] = row
-    session.flush()
-    associates = {a.name: a for a in session.scalars(select(Associate))}
-    for acfg in settings.associates:
-        assoc = associates.get(acfg.name) or Associate(name=acfg.name, store_id=stores[acfg.store].id)
-        assoc.store_id = stores[acfg.store].id
-        session.add(assoc)
-        session.flush()
-        _sync_associate_identities(
-            session, assoc, acfg.emails, acfg.phones, settings.store(acfg.store).region
+def newest_ids(session: Session) -> tuple[int, int]:
+    """The newest lead id and message id (0 when there is none)."""
+    return (
+        session.scalar(select(func.max(Lead.id))) or 0,
+        session.scalar(select(func.max(Message.id))) or 0,
+    )
+
+
+def undecided_since(session: Session, since: datetime) -> list[int]:
+    """Ids of the messages stored since `since` that are unmatched or in review, that no person decided
+    and that are not noise."""
+    return list(
+        session.scalars(
+            select(Match.message_id)
+            .join(Message, Message.id == Match.message_id)
+            .where(
+                Match.status.in_((MatchStatus.UNMATCHED, MatchStatus.REVIEW)),
+                Match.decided_by == "auto",
+                Message.kind.not_in(sorted(NOISE_KINDS)),
+                Message.ingested_at >= since,
+            )
         )
-
-
-def _sync_associate_identities(
-    session: Session, assoc: Associate, emails: list[str], phones: list[str], region: str
-) -> None:
-    wanted = {("email", e) for e in map(normalize_email, emails) if e}
-    wanted |= {("phone", p) for p in (normalize_phone(x, region) for x in phones) if p}
-    have = {
-        (i.kind, i.value): i
-        for i in session.scalars(select(AssociateIdentity).where(AssociateIdentity.associate_id == assoc.id))
-    }
-    for key, ident in have.items():
-        if key not in wanted:
-            session.delete(ident)
-    for kind, value in wanted - have.keys():
-        session.add(AssociateIdentity(associate_id=assoc.id, kind=kind, value=value))
-
-
-def associates_by_identity(session: Session) -> dict[tuple[str, str], list[int]]:
-    """(kind, value) → associate ids; loaded once per poll (a directory is small)."""
-    found: dict[tuple[str, str], list[int]] = {}
-    for ident in session.scalars(select(AssociateIdentity)):
-        found.setdefault((ident.kind, ident.value), []).append(ident.associate_id)
-    return found
+    )
 
 
 def known_statuses(
@@ -212,12 +186,59 @@ def save_cursor(session: Session, source: str, key: str, value: str, now: dateti
         row.value, row.updated_at = value, now
 
 
-def source_state(session: Session, source: str) -> SourceState:
+def _source_state(session: Session, source: str) -> SourceState:
     row = session.get(SourceState, source)
     if row is None:
         row = SourceState(source=source, consecutive_failures=0, items_total=0)
         session.add(row)
     return row
+
+
+@dataclass(frozen=True)
+class SourceTiming:
+    """What decides when a source is due again."""
+
+    last_attempt_at: datetime | None
+    failures: int
+    paused_config: str | None
+
+
+def source_timing(session: Session, source: str) -> SourceTiming:
+    row = session.get(SourceState, source)
+    if row is None:
+        return SourceTiming(None, 0, None)
+    return SourceTiming(row.last_attempt_at, row.consecutive_failures or 0, row.paused_config)
+
+
+def record_poll(session: Session, source: str, at: datetime, error: str | None, stored: int = 0) -> None:
+    """A poll's outcome on its source: a success clears the failures, a failure counts and names them."""
+    state = _source_state(session, source)
+    state.last_attempt_at = at
+    state.items_total = (state.items_total or 0) + stored
+    if error is None:
+        state.last_success_at, state.consecutive_failures, state.last_error = at, 0, None
+    else:
+        state.consecutive_failures = (state.consecutive_failures or 0) + 1
+        state.last_error = error
+
+
+def set_paused(session: Session, source: str, config: str | None) -> None:
+    """Pause a source until its configuration (fingerprint `config`) changes; None resumes it."""
+    _source_state(session, source).paused_config = config
+
+
+def stored_since(session: Session, source: str, since: datetime, limit: int) -> list[Any]:
+    """The first `limit` messages a source stored since `since`: position, external id, kind, and the
+    lead and status of their match (for the daemon's item log)."""
+    return list(
+        session.execute(
+            select(Message.position, Message.external_id, Message.kind, Match.lead_id, Match.status)
+            .outerjoin(Match, Match.message_id == Message.id)
+            .where(Message.source == source, Message.ingested_at >= since)
+            .order_by(Message.id)
+            .limit(limit)
+        )
+    )
 
 
 _LEAD_COLUMNS = (
@@ -253,7 +274,7 @@ def leads_by_name_keys(
     leads: dict[int, LeadRef] = {}
     for part_ids in chunks(sorted({i for ids in by_key.values() for i in ids})):
         for row in session.execute(select(*_LEAD_COLUMNS).where(_one_of(session, Lead.id, part_ids))):
-            leads[row[0]] = _lead_ref(row)
+            leads[row.id] = _lead_ref(row)
     return {key: [leads[i] for i in ids] for key, ids in by_key.items()}
 
 
@@ -432,152 +453,61 @@ def matched_message_facts(session: Session, lead_ids: Sequence[int]) -> dict[int
             .where(_one_of(session, Match.lead_id, lead_ids[i : i + _CHUNK]), Match.status == "matched")
         )
         for row in session.execute(stmt):
-            if row[0] is not None:
-                found.setdefault(row[0], []).append(row)
+            if row.lead_id is not None:
+                found.setdefault(row.lead_id, []).append(row)
     return found
 
 
-# Bound parameters in one statement: SQLite allows 32,766.
-_MAX_PARAMS = 30_000
+def insert_messages(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
+    """(source, external id) → id of the messages inserted. A message a concurrent writer stored
+    meanwhile is left to it (INSERT … ON CONFLICT DO NOTHING), not an error."""
+    inserted = bulk.insert_new_rows(session, Message, rows, ("source", "external_id"))
+    return {(source, external_id): message_id for source, external_id, message_id in inserted}
 
 
-def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Rows (each with the same columns) into a table in one go: Core's executemany builds and processes
-    parameters per row in Python, which costs more than the insert. SQLite: the driver's executemany;
-    PostgreSQL: COPY, which the driver formats in C (half the time of one INSERT from unnest(arrays))."""
+def insert_keys(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """message_keys rows (message id, role, value) in bulk."""
+    bulk.insert_rows(session, MessageKey, rows)
+
+
+def insert_matches(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """matches rows, one per message, in bulk."""
+    bulk.insert_rows(session, Match, rows)
+
+
+def quarantine(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Items that could not be stored, with their error. One another poller quarantined meanwhile keeps
+    its row; ours is skipped."""
+    bulk.insert_new_rows(session, Quarantine, rows, ("source", "external_id"))
+
+
+def update_matches(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Matches decided again: each row names its message (`message_id`) and every decision column."""
     if not rows:
         return
-    conn = session.connection()
-    columns = list(rows[0])
-    params = _params(conn, table, columns, rows)
-    if _postgres(conn):
-        _copy(conn, _quote(conn, table.name), columns, params)
-    else:
-        conn.exec_driver_sql(_values_sql(conn, table, columns, 1), params)
-
-
-def insert_new_rows(
-    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], unique: Sequence[str]
-) -> list[tuple[Any, ...]]:
-    """Rows into a table, except those whose `unique` columns a row already stored holds (a concurrent
-    writer's, say): INSERT … ON CONFLICT DO NOTHING. Returns (*unique, id) of the rows inserted."""
-    if not rows:
-        return []
-    conn = session.connection()
-    columns = list(rows[0])
-    params = _params(conn, table, columns, rows)
-    on_conflict = (
-        f"ON CONFLICT ({', '.join(_quote(conn, c) for c in unique)}) DO NOTHING "
-        f"RETURNING {', '.join(_quote(conn, c) for c in (*unique, 'id'))}"
+    columns = ("lead_id", "status", "score", "reasons", "decided_by", "decided_at")
+    stmt = (
+        update(Match)
+        .where(Match.message_id == bindparam("b_message_id"))
+        .values({c: bindparam(f"b_{c}") for c in columns})
     )
-    if _postgres(conn):
-        return _copy_new(conn, table, columns, params, on_conflict)
-    per_statement = max(1, _MAX_PARAMS // len(columns))
-    inserted: list[tuple[Any, ...]] = []
-    for start in range(0, len(params), per_statement):
-        part = params[start : start + per_statement]
-        sql = f"{_values_sql(conn, table, columns, len(part))} {on_conflict}"
-        inserted.extend(tuple(r) for r in conn.exec_driver_sql(sql, tuple(v for p in part for v in p)))
-    return inserted
+    session.connection().execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in rows])
 
 
-def _copy(conn: Connection, target: str, columns: Sequence[str], params: Sequence[tuple[Any, ...]]) -> None:
-    """PostgreSQL: the rows into `target` (a quoted table name) by COPY, in the connection's transaction."""
-    names = ", ".join(_quote(conn, c) for c in columns)
-    driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
-    with driver.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
-        for row in params:
-            copy.write_row(row)
+def match_leads(session: Session, message_ids: Sequence[int]) -> dict[int, int | None]:
+    """message id → the lead its match names now (None when unmatched)."""
+    stmt = select(Match.message_id, Match.lead_id).where(Match.message_id.in_(message_ids))
+    return {message_id: lead_id for message_id, lead_id in session.execute(stmt)}
 
 
-def _copy_new(
-    conn: Connection,
-    table: Table,
-    columns: Sequence[str],
-    params: Sequence[tuple[Any, ...]],
-    on_conflict: str,
-) -> list[tuple[Any, ...]]:
-    """PostgreSQL: the rows by COPY into a temporary table shaped like `table` (columns and types only:
-    no defaults, so no ids drawn), then INSERT … SELECT from it with `on_conflict`, and the temporary
-    table emptied (a failure rolls its rows back with the rest). It is created in the transaction when
-    missing, so it works behind any pooler."""
-    name, staging = _quote(conn, table.name), _quote(conn, f"replywatch_new_{table.name}")
-    create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} AS SELECT * FROM {name} WITH NO DATA"
-    conn.exec_driver_sql(create)
-    _copy(conn, staging, columns, params)
-    names = ", ".join(_quote(conn, c) for c in columns)
-    sql = f"INSERT INTO {name} ({names}) SELECT {names} FROM {staging} {on_conflict}"
-    inserted = [tuple(r) for r in conn.exec_driver_sql(sql)]
-    conn.exec_driver_sql(f"DELETE FROM {staging}")
-    return inserted
+def fill_message_stores(session: Session, stores: Mapping[int, int]) -> None:
+    """message id → store id, for messages stored without a store (a customer's, whose lead has one)."""
+    if stores:
+        stmt = update(Message).where(Message.id == bindparam("b_id")).values(store_id=bindparam("b_store"))
+        rows = [{"b_id": message_id, "b_store": store_id} for message_id, store_id in stores.items()]
+        session.connection().execute(stmt, rows)
 
 
 def _postgres(bind: Session | Connection) -> bool:
     dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
     return dialect.name == "postgresql"
-
-
-def _quote(conn: Connection, name: str) -> str:
-    return conn.dialect.identifier_preparer.quote(name)
-
-
-def _values_sql(conn: Connection, table: Table, columns: Sequence[str], rows: int) -> str:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    one = f"({', '.join([mark] * len(columns))})"
-    names = ", ".join(_quote(conn, c) for c in columns)
-    return f"INSERT INTO {_quote(conn, table.name)} ({names}) VALUES {', '.join([one] * rows)}"
-
-
-def _params(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
-) -> list[tuple[Any, ...]]:
-    """Each row's values in column order, through the column types' bind processing (UTC times, JSON)."""
-    processed = [(i, p) for i, c in enumerate(columns) if (p := _processor(conn, table.c[c].type))]
-    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
-    if not processed:
-        return [values(row) for row in rows]
-    params = []
-    for row in rows:
-        line = list(values(row))
-        for i, process in processed:
-            line[i] = process(line[i])
-        params.append(tuple(line))
-    return params
-
-
-def _processor(conn: Connection, column_type: TypeEngine[Any]) -> Callable[[Any], Any] | None:
-    """The column type's bind processor; a UTC time on SQLite written directly in the text form SQLAlchemy
-    stores (ten times faster than its processor). Remembered per value, but for JSON (unhashable)."""
-    if isinstance(column_type, UTCDateTime) and conn.dialect.name == "sqlite":
-        return _remembering(_sqlite_utc)
-    processor = column_type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    if processor is None or isinstance(column_type, JSON):
-        return processor
-    return _remembering(processor)
-
-
-def _sqlite_utc(value: datetime | None) -> str | None:
-    """An aware time as SQLite's DATETIME text of its UTC: `2026-10-01 13:00:00.000000`."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    if value.utcoffset():
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _remembering(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """The processor with the values it saw remembered: a batch repeats some (its `now`, True, None)."""
-    seen: dict[Any, Any] = {}
-
-    def process(value: Any) -> Any:
-        try:
-            return seen[value]
-        except KeyError:
-            seen[value] = found = processor(value)
-            return found
-        except TypeError:  # unhashable (a JSON list)
-            return processor(value)
-
-    return process

@@ -83,7 +83,10 @@ def exported(site: Site) -> list[dict[str, str]]:
 def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
     browser = shutil.which("chromium")
     if browser is None:
-        need("chromium (Debian package `chromium`) for rendering the digest")
+        need(
+            "chromium (Debian package `chromium`) for rendering the digest",
+            "Chromium (apt-get install chromium)",
+        )
     flags = [
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",

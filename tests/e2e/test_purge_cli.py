@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from clirun import replywatch
 from sqlalchemy import func, select
+from wiring import pipeline as wired_pipeline
 
 from replywatch import clock
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import load_settings
 from replywatch.demo import write_sample_dealership
-from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Message, Quarantine
@@ -31,7 +30,7 @@ def _sample(tmp_path: Path, db_url: str) -> tuple[Path, dict[str, str]]:
     settings = load_settings(sample.config_path, environ=env)
     _, sessions = open_database(settings.database.url)
     then = clock.now() - timedelta(days=30)
-    pipeline = Pipeline(sessions, settings, load_rules(default_rules_dir()), now=lambda: then)
+    pipeline = wired_pipeline(sessions, settings, now=lambda: then)
     for cfg in settings.sources:
         pipeline.poll(build_source(cfg))
     return sample.config_path, env

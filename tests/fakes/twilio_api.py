@@ -1,6 +1,6 @@
 """A stateful fake of Twilio's Messages API on 127.0.0.1, shaped like twilio-messages-openapi.json.
 
-The spec is ../shared/specs/twilio-messages-openapi.json beside the repository.
+The spec is tests/data/twilio/twilio-messages-openapi.json (Twilio's own, MIT).
 
 What it keeps of the real service: HTTP Basic auth by account SID + auth token or API key + secret;
 newest-first listings; `To`, `From`, `DateSent`, `DateSent<`, `DateSent>` filters on whole GMT days;

@@ -10,6 +10,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from replywatch.classify.rules import default_rules_dir, load_rules
+from replywatch.ingest.directory import open_directory
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
@@ -45,13 +46,15 @@ def test_a_reply_stored_while_its_lead_is_being_stored_is_matched_at_once(
 
     def poll_replies() -> None:
         lead_batch_open.wait(30)
-        Pipeline(reply_sessions, cfg, rules).poll(build_source(cfg.sources[1]))
+        Pipeline(reply_sessions, cfg, rules, open_directory(reply_sessions, cfg)).poll(
+            build_source(cfg.sources[1])
+        )
         replies_polled.set()
 
     # When the reply's poll begins while the lead's batch is open
     other = threading.Thread(target=poll_replies)
     other.start()
-    Pipeline(lead_sessions, cfg, rules).poll(build_source(cfg.sources[0]))
+    Pipeline(lead_sessions, cfg, rules, open_directory(lead_sessions, cfg)).poll(build_source(cfg.sources[0]))
     other.join(60)
     # Then, with no sweep, the reply is matched to the lead and the lead shows contacted at the reply
     with lead_sessions() as session:

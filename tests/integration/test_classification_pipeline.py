@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from mailbuild import DANA, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import func, select
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.digest.build import build_digest
 from replywatch.digest.scope import scope_named, scopes
 from replywatch.ingest.leads import import_leads
@@ -26,7 +26,7 @@ from replywatch.store.models import LeadIdentity, Message, Quarantine
 def run(tmp_path: Path, db_url: str) -> Pipeline:
     cfg = settings(tmp_path, db_url, inbox="maildir:mail")
     _, sessions = open_database(cfg.database.url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     for source in cfg.sources:
         pipeline.poll(build_source(source))
     return pipeline
@@ -128,12 +128,19 @@ def bounce_marks(
         touch_and_bounce(box, address, day)
     cfg = settings(tmp_path, db_url, inbox="maildir:mail")
     _, sessions = open_database(cfg.database.url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     source = build_source(cfg.sources[0])
 
     def import_file() -> None:
         with sessions() as session, session.begin():
-            import_leads(session, cfg, parse_leads_csv(LEADS_CSV), at(30, 12))
+            import_leads(
+                session,
+                pipeline.directory,
+                cfg,
+                parse_leads_csv(LEADS_CSV),
+                at(30, 12),
+                pipeline.rules.policy,
+            )
 
     if leads_first:
         import_file()

@@ -11,10 +11,9 @@ from sqlalchemy import func, select
 from replywatch.classify.rules import RuleSet, default_rules_dir, load_rules
 from replywatch.config import Settings
 from replywatch.ingest.batch import BatchStore
-from replywatch.ingest.directory import Directory
+from replywatch.ingest.directory import open_directory
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.ingest.prepare import Preparer
-from replywatch.match.policy import policy_of
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Match, Message, MessageKey, Quarantine
@@ -52,11 +51,11 @@ def store_directly(cfg: Settings, rules: RuleSet) -> int:
     new: the other poller commits between that check and this insert."""
     _, sessions = open_database(cfg.database.url)
     now = at(30, 12)
+    directory = open_directory(sessions, cfg)
     with sessions() as session, session.begin():
-        directory = Directory(session, cfg)
         preparer = Preparer(directory, rules, now)
         batch = [preparer.prepare(item) for item in build_source(cfg.sources[0]).items({})]
-        store = BatchStore(session, directory, cfg.matching.lead_open_days, now, None, policy_of(rules))
+        store = BatchStore(session, directory, cfg.matching.lead_open_days, now, None, rules.policy)
         store.store(batch)
         store.finish()
         return store.stored
@@ -69,7 +68,9 @@ def test_a_message_another_poller_stored_first_is_skipped_silently(tmp_path: Pat
     sms_csv(tmp_path / "one.csv", [TEXTS[1]])
     other = settings(tmp_path, db_url, texts="sms-csv:one.csv")
     _, sessions = open_database(db_url)
-    Pipeline(sessions, other, rules, now=lambda: at(30, 12)).poll(build_source(other.sources[0]))
+    Pipeline(sessions, other, rules, open_directory(sessions, other), now=lambda: at(30, 12)).poll(
+        build_source(other.sources[0])
+    )
     before = counts(other)
     # When this poller stores a batch of all three texts
     stored = store_directly(settings(tmp_path, db_url, texts="sms-csv:all.csv"), rules)
@@ -90,10 +91,14 @@ def test_a_poll_after_another_poller_stores_only_what_is_new(tmp_path: Path, db_
     sms_csv(tmp_path / "one.csv", [TEXTS[1]])
     other = settings(tmp_path, db_url, texts="sms-csv:one.csv")
     _, sessions = open_database(db_url)
-    Pipeline(sessions, other, rules, now=lambda: at(30, 12)).poll(build_source(other.sources[0]))
+    Pipeline(sessions, other, rules, open_directory(sessions, other), now=lambda: at(30, 12)).poll(
+        build_source(other.sources[0])
+    )
     # When this poller reads all the texts
     mine = settings(tmp_path, db_url, texts="sms-csv:all.csv")
-    result = Pipeline(sessions, mine, rules, now=lambda: at(30, 12)).poll(build_source(mine.sources[0]))
+    result = Pipeline(sessions, mine, rules, open_directory(sessions, mine), now=lambda: at(30, 12)).poll(
+        build_source(mine.sources[0])
+    )
     # Then it reports and stores the two it did not have
     assert (result.seen, result.stored, result.quarantined) == (3, 2, 0)
     assert counts(mine) == {"messages": 3, "matches": 3, "keys": 6, "quarantined": 0}

@@ -9,11 +9,10 @@ from pathlib import Path
 from mailbuild import DANA, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.ingest.directory import Directory
 from replywatch.ingest.leads import refresh_contacts
-from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, Match, Message
@@ -31,7 +30,7 @@ def test_the_second_writer_sees_the_first_writers_touch(tmp_path: Path, pg_db_ur
         box.add(raw, at(3, hour))
     cfg = settings(tmp_path, pg_db_url, inbox="maildir:mail")
     _, sessions = open_database(pg_db_url)
-    Pipeline(sessions, cfg, load_rules(default_rules_dir())).poll(build_source(cfg.sources[0]))
+    wired_pipeline(sessions, cfg).poll(build_source(cfg.sources[0]))
     with sessions() as s, s.begin():
         lead_id = s.scalar(select(Lead.id))
         assert lead_id is not None
@@ -48,7 +47,7 @@ def test_the_second_writer_sees_the_first_writers_touch(tmp_path: Path, pg_db_ur
         session.execute(
             update(Match).where(Match.message_id == message_id).values(status="matched", lead_id=lead_id)
         )
-        refresh_contacts(session, Directory(session, cfg), [lead_id])
+        refresh_contacts(session, Directory.load(session, cfg), [lead_id])
 
     # When one writer links the first touch and, before it commits, another links the second
     first = sessions()

@@ -6,11 +6,10 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import load_settings
 from replywatch.demo import write_sample_dealership
-from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, Quarantine
@@ -21,7 +20,7 @@ def test_contacts_found_equal_the_generators_ground_truth(tmp_path: Path, db_url
     sample = write_sample_dealership(tmp_path / "demo", seed=7, end=date(2026, 11, 30))
     settings = load_settings(sample.config_path, environ={"REPLYWATCH_DATABASE_URL": db_url})
     _, sessions = open_database(settings.database.url)
-    pipeline = Pipeline(sessions, settings, load_rules(default_rules_dir()))
+    pipeline = wired_pipeline(sessions, settings)
     # When both sources are polled
     for cfg in settings.sources:
         pipeline.poll(build_source(cfg))

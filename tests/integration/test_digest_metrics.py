@@ -16,7 +16,8 @@ from replywatch.digest.build import build_digest
 from replywatch.digest.render import render
 from replywatch.digest.scope import scope_named, scopes
 from replywatch.errors import ReplywatchError
-from replywatch.reports.funnel import import_funnel, read_funnel_file
+from replywatch.reports.funnel import read_funnel_file
+from replywatch.store.funnel import import_funnel
 from replywatch.store.models import FunnelEvent
 
 WEEK = date(2026, 11, 2)  # Monday; Chicago and Denver are back on standard time since 1 Nov

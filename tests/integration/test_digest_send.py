@@ -34,9 +34,9 @@ from replywatch.config import Settings, SmtpConfig
 from replywatch.digest.schedule import send_due_digests
 from replywatch.digest.send import send_mail
 from replywatch.errors import ReplywatchError
+from replywatch.reports.digests import digest_status
 from replywatch.reports.export import contact_rows
 from replywatch.store.db import open_database
-from replywatch.store.digest_runs import digest_status
 from replywatch.store.models import DigestRun
 
 WEEK = date(2026, 11, 16)

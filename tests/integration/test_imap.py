@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from mailbuild import DANA, STORE, at, lead_mail, mail
 from sqlalchemy import func, select
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import ImapSourceConfig, Settings, settings_from_dict
 from replywatch.errors import ConfigError, PermanentSourceError
-from replywatch.ingest.pipeline import Pipeline, PollResult
+from replywatch.ingest.pipeline import PollResult
 from replywatch.parse.email import parse_email
 from replywatch.reports.export import contact_rows
 from replywatch.sources.base import RawItem, Source
@@ -44,7 +44,7 @@ def dealership(db_url: str, source: dict[str, Any]) -> Settings:
 
 def poll(cfg: Settings, source: Source | None = None) -> PollResult:
     _, sessions = open_database(cfg.database.url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     return pipeline.poll(source or build_source(cfg.sources[0]))
 
 

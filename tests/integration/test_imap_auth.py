@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from mailbuild import DANA, STORE, at, mail
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import ImapSourceConfig, settings_from_dict
 from replywatch.errors import PermanentSourceError
-from replywatch.ingest.pipeline import Pipeline
 from replywatch.reports.status import source_health
 from replywatch.sources.imap import ImapSource
 from replywatch.store.db import open_database
@@ -83,7 +82,7 @@ def test_a_revoked_refresh_token_fails_the_source_visibly(
         }
     )
     _, sessions = open_database(cfg.database.url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     source_table = cfg.sources[0].model_dump()
     pipeline.poll(ImapSource(ImapSourceConfig.model_validate(source_table)))
     # When the dealer's admin removes replywatch's access to the mailbox and the source polls again

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from mailbuild import DANA, STORE, at, mail
 from sqlalchemy import select
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import ImapSourceConfig, Settings, settings_from_dict
 from replywatch.errors import PermanentSourceError, TransientSourceError
 from replywatch.ingest.pipeline import Pipeline
@@ -41,7 +41,7 @@ def dealership(db_url: str, source: dict[str, Any]) -> Settings:
 
 def pipeline(cfg: Settings) -> Pipeline:
     _, sessions = open_database(cfg.database.url)
-    return Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    return wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
 
 
 def health(cfg: Settings) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from mailbuild import DANA, DANA_PHONE, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import select
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import Settings
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.reports.export import contact_rows
@@ -21,7 +21,7 @@ from replywatch.store.models import Match, Message
 
 def run(cfg: Settings) -> Pipeline:
     _, sessions = open_database(cfg.database.url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     for source in cfg.sources:
         pipeline.poll(build_source(source))
     return pipeline

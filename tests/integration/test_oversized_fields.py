@@ -10,9 +10,8 @@ from pathlib import Path
 
 from mailbuild import DANA, DANA_PHONE, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import delete, func, select
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
-from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, Match, Message, Quarantine, SourceCursor
@@ -44,7 +43,7 @@ def test_oversized_fields_are_clipped_and_the_thread_still_links(tmp_path: Path,
     )
     cfg = settings(tmp_path, db_url, inbox="maildir:mail", texts="sms-csv:texts.csv")
     _, sessions = open_database(db_url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     # When every source is polled, and again once her reply has come
     results = [pipeline.poll(build_source(source)) for source in cfg.sources]
     box.add(reply, at(5, 16))
@@ -77,7 +76,7 @@ def test_an_sms_export_id_too_long_for_the_store_is_kept_as_its_digest(tmp_path:
     )
     cfg = settings(tmp_path, db_url, texts="sms-csv:texts.csv")
     _, sessions = open_database(db_url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     # When imported, and imported again from the top (the file replaced by the same content)
     first = pipeline.poll(build_source(cfg.sources[0]))
     with sessions() as session:
@@ -100,7 +99,7 @@ def test_a_lead_with_oversized_names_and_car_is_stored_clipped(tmp_path: Path, d
     Maildir(tmp_path / "mail").add(notice, at(5, 15))
     cfg = settings(tmp_path, db_url, inbox="maildir:mail")
     _, sessions = open_database(db_url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     # When polled
     result = pipeline.poll(build_source(cfg.sources[0]))
     # Then the lead is stored, not quarantined, its long texts clipped to their columns on both backends
@@ -125,7 +124,7 @@ def test_a_lead_the_store_refuses_is_quarantined_alone_and_the_batch_goes_on(
     )
     cfg = settings(tmp_path, pg_db_url, inbox="maildir:mail")
     _, sessions = open_database(pg_db_url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     # When polled, and polled again
     first = pipeline.poll(build_source(cfg.sources[0]))
     again = pipeline.poll(build_source(cfg.sources[0]))

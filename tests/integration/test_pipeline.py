@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from mailbuild import DANA, DANA_PHONE, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import func, select
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import Settings
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.reports.export import contact_rows, write_csv
@@ -25,7 +25,7 @@ from replywatch.store.models import Message, Quarantine
 
 def run(cfg: Settings) -> Pipeline:
     _, sessions = open_database(cfg.database.url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     for source in cfg.sources:
         pipeline.poll(build_source(source))
     return pipeline
@@ -119,7 +119,7 @@ def test_a_crash_midway_then_a_rerun_equals_one_clean_run(tmp_path: Path, db_url
         _wipe(db_url)
     cfg = settings(tmp_path, crash_url, inbox="maildir:mail")
     _, sessions = open_database(cfg.database.url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     import replywatch.ingest.pipeline as pipeline_module
 
     pipeline_module.BATCH_SIZE, saved = 3, pipeline_module.BATCH_SIZE
@@ -257,7 +257,8 @@ def test_a_late_lead_import_rematches_earlier_messages(tmp_path: Path, db_url: s
         "C9,2026-11-05 09:00,Eva,Ruiz,,512-555-0134,Website,Dana Lee,Main Street Honda\n"
     )
     with pipeline.sessions() as session, session.begin():
-        assert import_leads(session, cfg, records, at(30, 12)) == (1, 0)
+        imported = import_leads(session, pipeline.directory, cfg, records, at(30, 12), pipeline.rules.policy)
+        assert imported == (1, 0)
     # Then the earlier texts are matched to it and it shows contacted
     row = export(pipeline)[0]
     assert (row["lead_id"], row["received_at"], row["contacted"]) == ("C9", "2026-11-05T15:00:00Z", "Y")
@@ -316,7 +317,7 @@ def test_an_item_another_daemon_quarantined_meanwhile_does_not_fail_the_batch(
                 )
         return at(30, 12)
 
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=now_with_a_rival)
+    pipeline = wired_pipeline(sessions, cfg, now=now_with_a_rival)
     # When our poll quarantines the same row after the other daemon did
     result = pipeline.poll(build_source(cfg.sources[0]))
     # Then our batch commits: the good text stored, the other daemon's quarantine row kept, the cursor moved

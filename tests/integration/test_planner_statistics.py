@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from mailbuild import DANA_PHONE, at, settings
 from sqlalchemy import text
+from wiring import pipeline as wired_pipeline
 
-from replywatch import pipeline as pipeline_module
-from replywatch.classify.rules import default_rules_dir, load_rules
+from replywatch.ingest import pipeline as pipeline_module
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
 from replywatch.store import db as db_module
@@ -29,7 +29,7 @@ def poll_texts(tmp_path: Path, url: str, count: int) -> Pipeline:
             )
     cfg = settings(tmp_path, url, texts="sms-csv:sms.csv")
     _, sessions = open_database(url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     pipeline.poll(build_source(cfg.sources[0]))
     return pipeline
 

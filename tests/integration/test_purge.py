@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import Settings, load_settings
 from replywatch.demo import write_sample_dealership
 from replywatch.digest.build import Digest, build_digest
@@ -20,7 +20,6 @@ from replywatch.digest.scope import scopes
 from replywatch.errors import ReplywatchError
 from replywatch.ingest.directory import Directory
 from replywatch.ingest.leads import refresh_contacts
-from replywatch.ingest.pipeline import Pipeline
 from replywatch.reports.export import contact_rows
 from replywatch.reports.status import source_health
 from replywatch.sources.factory import build_source
@@ -50,7 +49,7 @@ def _dealership(tmp_path: Path, db_url: str) -> Dealership:
         fh.write(f"SMbad,2026-11-20T15:00:00Z,+15125550199,+15125550100,{RAW_SECRET},{ERROR_SECRET}\n")
     settings = load_settings(sample.config_path, environ={"REPLYWATCH_DATABASE_URL": db_url})
     _, sessions = open_database(settings.database.url)
-    pipeline = Pipeline(sessions, settings, load_rules(default_rules_dir()), now=lambda: INGESTED)
+    pipeline = wired_pipeline(sessions, settings, now=lambda: INGESTED)
     for cfg in settings.sources:
         pipeline.poll(build_source(cfg))
     return Dealership(settings, sessions)
@@ -142,7 +141,7 @@ def test_purge_keeps_every_figure_and_removes_the_content(tmp_path: Path, db_url
 
     # When contact is recomputed from the purged messages (as a review decision does)
     with d.sessions() as session, session.begin():
-        refresh_contacts(session, Directory(session, d.settings), session.scalars(select(Lead.id)).all())
+        refresh_contacts(session, Directory.load(session, d.settings), session.scalars(select(Lead.id)).all())
     # Then it comes out the same: contact never depended on the text
     assert _figures(d) == before
     # And a second purge finds nothing left to remove

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from mailbuild import DANA, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import select
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
+from replywatch.classify.rules import default_rules_dir
 from replywatch.config import Settings
 from replywatch.ingest.directory import Directory
 from replywatch.ingest.pipeline import Pipeline
@@ -23,7 +24,7 @@ from replywatch.store.models import Match, ReviewDecision
 
 def run(cfg: Settings) -> Pipeline:
     _, sessions = open_database(cfg.database.url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     for source in cfg.sources:
         pipeline.poll(build_source(source))
     return pipeline
@@ -44,9 +45,9 @@ def two_john_smiths(root: Path) -> Maildir:
 
 def decide(pipeline: Pipeline, cfg: Settings, act: str, lead: str | None = None) -> None:
     with pipeline.sessions() as session, session.begin():
-        directory = Directory(session, cfg)
+        directory = Directory.load(session, cfg)
         reviewer = Reviewer(
-            session, directory, Matching(load_policy(None), 90, directory, at(30, 13)), "dana"
+            session, directory, Matching(load_policy(default_rules_dir()), 90, directory, at(30, 13)), "dana"
         )
         (message_id,) = queue_ids(session)
         if act == "reject":

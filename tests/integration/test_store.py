@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from replywatch.store import db, repo
+from replywatch.store import bulk, db, repo
 from replywatch.store.models import Base, Lead, Message
 
 
@@ -111,7 +111,7 @@ def test_look_ups_by_many_values_find_exactly_the_stored_ones(db_url: str) -> No
         for i in ODD_IDS
     ]
     with sessions() as session, session.begin():
-        repo.insert_new_rows(session, Message.__table__, rows, ("source", "external_id"))
+        bulk.insert_new_rows(session, Message, rows, ("source", "external_id"))
     # When looked up with those ids among more than one part of ids that are not stored
     asked = [f"missing-{n}" for n in range(1200)] + ODD_IDS + ['a"', "back", "E-U"]
     with sessions() as session:

@@ -6,14 +6,11 @@ from pathlib import Path
 
 from mailbuild import DANA, Maildir, at, mail, settings
 from sqlalchemy import select
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.clock import now
 from replywatch.daemon.sweep import sweep_recent
-from replywatch.ingest.pipeline import Pipeline
-from replywatch.match.policy import load_policy
 from replywatch.sources.factory import build_source
-from replywatch.store import repo
 from replywatch.store.db import open_database
 from replywatch.store.models import Lead, LeadIdentity, Match
 
@@ -33,17 +30,17 @@ def test_messages_stored_beside_a_lead_they_could_not_see_are_matched_by_the_swe
     )
     cfg = settings(tmp_path, db_url, inbox="maildir:mail")
     _, sessions = open_database(db_url)
-    Pipeline(sessions, cfg, load_rules(default_rules_dir())).poll(build_source(cfg.sources[0]))
+    pipeline = wired_pipeline(sessions, cfg)
+    pipeline.poll(build_source(cfg.sources[0]))
     # And the lead stored by a transaction that looked for them before they were committed
     with sessions() as session, session.begin():
-        repo.sync_directory(session, cfg)
         lead = Lead(source="AutoTrader", external_id="L-1", received_at=at(3, 9), first_name="Pat")
         lead.identities.append(LeadIdentity(kind="email", value="pat@customer.example"))
         session.add(lead)
     with sessions() as session:
         assert session.scalar(select(Lead.contact_at)) is None
     # When the daemon's housekeeping sweeps
-    seen = sweep_recent(sessions, cfg, load_policy(None), now(), (0, 0))
+    seen = sweep_recent(sessions, cfg, pipeline.directory, pipeline.rules.policy, now(), (0, 0))
     # Then both messages belong to the lead and it shows contacted at the reply
     with sessions() as session:
         statuses = set(session.scalars(select(Match.status)))
@@ -51,4 +48,4 @@ def test_messages_stored_beside_a_lead_they_could_not_see_are_matched_by_the_swe
     assert statuses == {"matched"}
     assert contact == at(3, 12)
     # And a sweep with nothing new stored does nothing
-    assert sweep_recent(sessions, cfg, load_policy(None), now(), seen) == seen
+    assert sweep_recent(sessions, cfg, pipeline.directory, pipeline.rules.policy, now(), seen) == seen

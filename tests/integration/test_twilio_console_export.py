@@ -8,8 +8,8 @@ from pathlib import Path
 from mailbuild import DANA_PHONE, Maildir, at, lead_mail, settings
 from sqlalchemy import func, select
 from twilio_export import row, write_export
+from wiring import pipeline as wired_pipeline
 
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import Settings
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.reports.export import contact_rows, write_csv
@@ -41,7 +41,7 @@ def dealership(tmp: Path, db_url: str) -> Settings:
 
 def run(cfg: Settings) -> Pipeline:
     _, sessions = open_database(cfg.database.url)
-    pipeline = Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    pipeline = wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
     for source in cfg.sources:
         pipeline.poll(build_source(source))
     return pipeline

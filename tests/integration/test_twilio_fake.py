@@ -25,7 +25,7 @@ from jsonschema import FormatChecker
 from openapi_schema_validator import OAS30Validator
 from twilio.rest import Client
 
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "specs" / "twilio-messages-openapi.json"
+SPEC = Path(__file__).resolve().parents[1] / "data" / "twilio" / "twilio-messages-openapi.json"
 LIST_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
 RFC_2822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$")
 OURS, EVA, GIL = "+15125550100", "+15125550134", "+15125550177"

@@ -12,9 +12,9 @@ import pytest
 from fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, parse_target, running
 from mailbuild import DANA_PHONE, Maildir, at, lead_mail, settings
 from sqlalchemy import event, func, select
+from wiring import pipeline as wired_pipeline
 
 import replywatch.ingest.pipeline as pipeline_module
-from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.config import Settings, TwilioSourceConfig
 from replywatch.errors import PermanentSourceError, TransientSourceError
 from replywatch.ingest.pipeline import Pipeline, PollResult
@@ -60,7 +60,7 @@ def leads(root: Path, *people: tuple[str, str, str, datetime]) -> None:
 
 def pipeline(cfg: Settings) -> Pipeline:
     _, sessions = open_database(cfg.database.url)
-    return Pipeline(sessions, cfg, load_rules(default_rules_dir()), now=lambda: at(30, 12))
+    return wired_pipeline(sessions, cfg, now=lambda: at(30, 12))
 
 
 def poll_inbox(p: Pipeline) -> None:

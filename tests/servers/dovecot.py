@@ -1,6 +1,6 @@
-"""A real Dovecot on loopback per test session, built from ../shared/testing/dovecot.conf.
+"""A real Dovecot on loopback per test session, built from tests/data/dovecot/dovecot.conf.
 
-On top of the shared config it serves implicit TLS on a second port and STARTTLS on the plain one
+On top of that config it serves implicit TLS on a second port and STARTTLS on the plain one
 (a self-signed certificate made here with openssl), XOAUTH2 against the session's token server
 (dovecot-oauth2.conf), and a SPECIAL-USE \\Sent folder under a non-English name. Each test gets its
 own account; its sessions' `out=` byte counts are read from Dovecot's log.
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED, need
+from conftest import DATA, need
 from imapclient import IMAPClient
 
 from servers.oauth import TokenServer
@@ -66,7 +66,7 @@ class Dovecot:
         self.conf.write_text(self._config())
 
     def _config(self) -> str:
-        base = (SHARED / "testing" / "dovecot.conf").read_text()
+        base = (DATA / "dovecot" / "dovecot.conf").read_text()
         base = base.replace("@ROOT@", str(self.root)).replace("@PORT@", str(self.port))
         base = base.replace(
             "auth_mechanisms = plain login", "auth_mechanisms = plain login xoauth2 oauthbearer"
@@ -75,7 +75,7 @@ class Dovecot:
             "ssl = no", f"ssl = yes\nssl_cert = <{self.root}/cert.pem\nssl_key = <{self.root}/key.pem"
         )
         base = base.replace("    port = 0", f"    port = {self.tls_port}")
-        oauth = (SHARED / "testing" / "dovecot-oauth2.conf").read_text()
+        oauth = (DATA / "dovecot" / "dovecot-oauth2.conf").read_text()
         oauth_block = (
             oauth[oauth.index("passdb {") :].split("# @ROOT@", 1)[0].replace("@ROOT@", str(self.root))
         )
@@ -247,7 +247,10 @@ def dovecot(token_server: TokenServer) -> Iterator[Dovecot]:
     """The session's Dovecot; a test that stops it must start it again."""
     for tool in ("dovecot", "doveadm", "openssl"):
         if not shutil.which(tool):
-            need(f"{tool} (Debian packages dovecot-imapd, openssl)")
+            need(
+                f"{tool} (Debian packages dovecot-imapd, openssl)",
+                "Dovecot (apt-get install dovecot-imapd openssl)",
+            )
     # Dovecot's unprivileged processes must reach the folder: pytest's own temp tree is private (0700).
     root = Path(tempfile.mkdtemp(prefix="replywatch-dovecot-"))
     root.chmod(0o755)

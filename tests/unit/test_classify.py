@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import need
+from conftest import SHARED, need
 
 from replywatch.classify.classify import Classification, classify_email, classify_sms
 from replywatch.classify.rules import RuleSet, default_rules_dir, load_rules
+from replywatch.domain.vocabulary import NOISE_KINDS
 from replywatch.ingest.prepare import verdict
-from replywatch.parse.types import NOISE_KINDS, Address, Attachment, ParsedEmail, ParsedSms
+from replywatch.parse.types import Address, Attachment, ParsedEmail, ParsedSms
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+CORPUS = SHARED / "corpus"
 ADF = b'<?xml version="1.0"?><?adf version="1.0"?><adf><prospect><id>42</id></prospect></adf>'
 
 
@@ -210,7 +211,7 @@ def test_email_rules_never_fire_on_sms(rules: RuleSet) -> None:
 
 def corpus_files(label: str) -> list[Path]:
     if not (CORPUS / "manifest.csv").is_file():
-        need(f"mail corpus at {CORPUS}")
+        need(f"mail corpus at {CORPUS}", "the labelled corpus (../shared/corpus beside the repository)")
     with (CORPUS / "manifest.csv").open(newline="") as manifest:
         return [CORPUS / row["path"] for row in csv.DictReader(manifest) if row["label"] == label]
 

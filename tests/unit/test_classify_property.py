@@ -14,7 +14,7 @@ from mailbuild import settings as dealership
 
 from replywatch.classify.rules import RULE_KINDS, RuleSet, default_rules_dir, load_rules
 from replywatch.errors import ParseError
-from replywatch.ingest.directory import Directory
+from replywatch.ingest.directory import open_directory
 from replywatch.ingest.prepare import UNPARSABLE, Preparer, verdict
 from replywatch.sources.base import RawItem
 from replywatch.store.db import open_database
@@ -78,8 +78,7 @@ def preparer(tmp_path_factory: pytest.TempPathFactory, rules: RuleSet) -> Prepar
     root = tmp_path_factory.mktemp("property")
     cfg = dealership(root, f"sqlite:///{root / 'replywatch.db'}")
     _, sessions = open_database(cfg.database.url)
-    with sessions() as session, session.begin():
-        directory = Directory(session, cfg)
+    directory = open_directory(sessions, cfg)
     return Preparer(directory, rules, datetime(2026, 11, 30, tzinfo=UTC))
 
 
@@ -109,8 +108,8 @@ def test_ingest_prepares_damaged_mail_or_refuses_it_with_a_parse_error(
     except ParseError as refused:
         assert str(refused)
         return
-    assert prepared.message["kind"] in RULE_KINDS
-    assert len(prepared.message["snippet"] or "") <= 1000
+    assert prepared.message.kind in RULE_KINDS
+    assert len(prepared.message.snippet or "") <= 1000
 
 
 def test_the_seeds_are_mail_ingest_reads(rules: RuleSet) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from replywatch.config import StoreConfig
 from replywatch.domain.business_hours import BusinessHours
 from replywatch.domain.contact import ContactState, MessageFact, contact_state
-from replywatch.parse.types import NOISE_KINDS
+from replywatch.domain.vocabulary import NOISE_KINDS
 
 RECEIVED = datetime(2026, 1, 12, 15, 0, tzinfo=UTC)  # Monday 09:00 in Chicago
 _ids = itertools.count(1)

@@ -104,7 +104,7 @@ def test_a_mail_that_is_no_report_names_nobody() -> None:
 def test_most_real_bounces_name_the_recipient_that_failed() -> None:
     # Given the ~400 real bounces of the corpus (40+ MTAs, with and without DSN parts)
     if not (CORPUS / "manifest.csv").is_file():
-        need(f"mail corpus at {CORPUS}")
+        need(f"mail corpus at {CORPUS}", "the labelled corpus (../shared/corpus beside the repository)")
     with (CORPUS / "manifest.csv").open(newline="") as manifest:
         paths = [CORPUS / row["path"] for row in csv.DictReader(manifest) if row["label"] == "bounce"]
     # When each is read

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from replywatch.domain.lead import LeadRef
 from replywatch.match.candidates import name_keys
 from replywatch.match.names import (
     PersonName,
@@ -16,7 +17,6 @@ from replywatch.match.names import (
     parse_name,
 )
 from replywatch.match.namescore import lead_blocking_keys, lead_names, name_reason, surname_likeness
-from replywatch.match.types import LeadRef
 
 SURNAME = st.text(alphabet="abeiklmnorst", min_size=2, max_size=9)
 SLIP = st.tuples(

@@ -10,12 +10,14 @@ from random import Random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from replywatch.classify.rules import default_rules_dir
+from replywatch.domain.lead import LeadRef
 from replywatch.match.candidates import CandidateIndex, _may_reach
 from replywatch.match.evidence import _HERE, _INTRO, _SIGN_OFF, _intro_name, text_names
 from replywatch.match.names import PersonName
 from replywatch.match.policy import REASONS, MatchPolicy, load_policy
 from replywatch.match.score import Candidate, _alone, _ranked, _scored
-from replywatch.match.types import LeadRef, MatchQuery
+from replywatch.match.types import MatchQuery
 
 # Pieces that make the scans match (in any case, and with the non-ASCII letters IGNORECASE folds to
 # ASCII ones) or nearly match.
@@ -147,7 +149,7 @@ def test_a_lone_candidate_is_decided_as_ranking_one_would(
     reasons: set[str], days: int, touched: bool, ours: bool
 ) -> None:
     # Given one candidate that scores, of any reasons, received before or after the message
-    policy = load_policy(None)
+    policy = load_policy(default_rules_dir())
     ref = LeadRef(7, SENT + timedelta(days=days), 1, 1, "Ana", "Diaz", None, None)
     lone = Candidate(ref, set(reasons), touched_before=touched)
     if _scored(lone, policy) > 0:

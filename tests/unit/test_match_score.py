@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from replywatch.classify.rules import default_rules_dir
+from replywatch.domain.lead import LeadRef
+from replywatch.domain.vocabulary import MatchStatus
 from replywatch.match.policy import check_policy, load_policy
-from replywatch.match.score import MATCHED, REVIEW_STATUS, UNMATCHED, Candidate, decide
-from replywatch.match.types import LeadRef
+from replywatch.match.score import Candidate, decide
 
-POLICY = load_policy(None)
+POLICY = load_policy(default_rules_dir())
 SENT = datetime(2026, 11, 10, 15, tzinfo=UTC)
 
 
@@ -26,19 +28,20 @@ def candidate(ref: LeadRef, *reasons: str, touched: bool = False) -> Candidate:
 
 def test_an_exact_address_matches_and_corroboration_only_adds() -> None:
     decision = decide([candidate(lead(1, "Ana", "Diaz", 2), "from_email", "store")], SENT, POLICY)
-    assert (decision.status, decision.lead_id, decision.score) == (MATCHED, 1, 0.97)
+    assert (decision.status, decision.lead_id, decision.score) == (MatchStatus.MATCHED, 1, 0.97)
     assert (
-        decide([candidate(lead(1, "Ana", "Diaz", 2), "store", "vehicle")], SENT, POLICY).status == UNMATCHED
+        decide([candidate(lead(1, "Ana", "Diaz", 2), "store", "vehicle")], SENT, POLICY).status
+        == MatchStatus.UNMATCHED
     )
 
 
 def test_a_name_alone_goes_to_review_and_with_corroboration_matches() -> None:
     rob = lead(1, "Robert", "Jones", 2)
-    assert decide([candidate(rob, "name_nickname")], SENT, POLICY).status == REVIEW_STATUS
+    assert decide([candidate(rob, "name_nickname")], SENT, POLICY).status == MatchStatus.REVIEW
     both = decide(
         [candidate(rob, "name_nickname", "address_initial", "associate", "store", "vehicle")], SENT, POLICY
     )
-    assert both.status == MATCHED
+    assert both.status == MatchStatus.MATCHED
 
 
 def test_two_people_within_the_margin_go_to_review_never_a_coin_toss() -> None:
@@ -46,7 +49,7 @@ def test_two_people_within_the_margin_go_to_review_never_a_coin_toss() -> None:
     maria, jose = lead(1, "Maria", "Garcia", 2), lead(2, "Jose", "Garcia", 3)
     decision = decide([candidate(maria, "from_phone"), candidate(jose, "from_phone")], SENT, POLICY)
     # Then a person decides, with both candidates shown
-    assert decision.status == REVIEW_STATUS
+    assert decision.status == MatchStatus.REVIEW
     assert [c["lead_id"] for c in decision.reasons] == [2, 1]
 
 
@@ -55,7 +58,7 @@ def test_the_lead_we_last_texted_at_a_shared_number_wins() -> None:
     decision = decide(
         [candidate(maria, "from_phone", "last_texted"), candidate(jose, "from_phone")], SENT, POLICY
     )
-    assert (decision.status, decision.lead_id) == (MATCHED, 1)
+    assert (decision.status, decision.lead_id) == (MatchStatus.MATCHED, 1)
 
 
 def test_a_repeat_shopper_reply_goes_to_the_latest_lead_touched_before_it() -> None:
@@ -67,7 +70,10 @@ def test_a_repeat_shopper_reply_goes_to_the_latest_lead_touched_before_it() -> N
         candidate(new, "from_email"),
     ]
     # Then the reply goes to the latest lead we had touched
-    assert (decide(candidates, SENT, POLICY).status, decide(candidates, SENT, POLICY).lead_id) == (MATCHED, 2)
+    assert (decide(candidates, SENT, POLICY).status, decide(candidates, SENT, POLICY).lead_id) == (
+        MatchStatus.MATCHED,
+        2,
+    )
 
 
 def test_a_reply_in_a_thread_goes_to_the_lead_it_answers() -> None:
@@ -95,7 +101,7 @@ def test_thresholds_come_from_the_rules_folder(tmp_path: Path, auto: float) -> N
     )
     policy = load_policy(tmp_path)
     decision = decide([candidate(lead(1, "Ana", "Diaz", 2), "from_email")], SENT, policy)
-    assert decision.status == (MATCHED if auto <= 0.95 else REVIEW_STATUS)
+    assert decision.status == (MatchStatus.MATCHED if auto <= 0.95 else MatchStatus.REVIEW)
 
 
 def test_rules_check_validates_the_matching_file_beside_the_rules(tmp_path: Path) -> None:

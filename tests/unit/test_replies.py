@@ -32,7 +32,7 @@ def expectations() -> dict[str, dict[str, object]]:
 def test_reply_text_of_each_corpus_body(name: str) -> None:
     # Given a real reply body and the new text its origin's tests (or a hand label) say it holds
     if not BODIES.is_dir():
-        need(f"reply bodies at {BODIES}")
+        need(f"reply bodies at {BODIES}", "the labelled corpus (../shared/corpus beside the repository)")
     body = (BODIES / name).read_bytes().decode("utf-8")
     wanted = expectations()[name]
     expected = lines(body) if wanted.get("whole") else lines(str(wanted["text"]))
@@ -47,7 +47,7 @@ def test_reply_text_of_each_corpus_body(name: str) -> None:
 
 def test_every_corpus_body_has_an_expectation() -> None:
     if not BODIES.is_dir():
-        need(f"reply bodies at {BODIES}")
+        need(f"reply bodies at {BODIES}", "the labelled corpus (../shared/corpus beside the repository)")
     assert sorted(p.name for p in BODIES.iterdir()) == sorted(expectations())
 
 

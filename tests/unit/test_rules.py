@@ -16,8 +16,8 @@ from replywatch.classify.rules import (
     default_rules_dir,
     load_rules,
 )
+from replywatch.domain.vocabulary import Kind
 from replywatch.errors import RulesError
-from replywatch.parse.types import KINDS
 
 REPLY = MessageView(channel="email", subject="Re: your Civic", sender="pat@example.com", body="Sounds good")
 
@@ -36,7 +36,7 @@ def test_the_shipped_rules_are_valid() -> None:
     # Given the default rules folder; When checked; Then no errors, and every rule has a known kind
     assert check_rules(default_rules_dir()) == []
     rules = load_rules(default_rules_dir())
-    assert {r.kind for r in rules.rules} <= {*KINDS, "opt_in"}
+    assert {r.kind for r in rules.rules} <= set(Kind)
     assert len({r.name for r in rules.rules}) == len(rules.rules)
 
 

@@ -9,9 +9,9 @@ import pytest
 from replywatch.classify.classify import classify_sms
 from replywatch.classify.rules import RuleSet, default_rules_dir, load_rules
 from replywatch.domain.normalize import normalize_phone
+from replywatch.domain.vocabulary import Direction
 from replywatch.errors import ParseError
 from replywatch.parse.sms import csv_dialect, parse_sms_row
-from replywatch.parse.types import INBOUND, OUTBOUND
 
 # The header of a Twilio console "Export CSV" of the messaging logs, in the console's column order.
 CONSOLE_HEADER = (
@@ -27,7 +27,6 @@ def rules() -> RuleSet:
 def api_record(**fields: str) -> dict[str, str]:
     """A message as the Twilio source hands it to the pipeline."""
     record = {
-        "__dialect__": "twilio-api",
         "sid": "SM0123",
         "date_sent": "2026-11-05T15:45:00+00:00",
         "from": "+15125550134",
@@ -54,14 +53,14 @@ def test_a_header_without_the_needed_columns_names_them() -> None:
 @pytest.mark.parametrize(
     ("written", "direction"),
     [
-        ("inbound", INBOUND),
-        ("outbound-api", OUTBOUND),
-        ("outbound-reply", OUTBOUND),
-        ("outbound-call", OUTBOUND),
-        ("Outbound-API", OUTBOUND),
-        ("Incoming", INBOUND),
-        ("Outgoing API", OUTBOUND),
-        ("Outgoing Reply", OUTBOUND),
+        ("inbound", Direction.INBOUND),
+        ("outbound-api", Direction.OUTBOUND),
+        ("outbound-reply", Direction.OUTBOUND),
+        ("outbound-call", Direction.OUTBOUND),
+        ("Outbound-API", Direction.OUTBOUND),
+        ("Incoming", Direction.INBOUND),
+        ("Outgoing API", Direction.OUTBOUND),
+        ("Outgoing Reply", Direction.OUTBOUND),
     ],
 )
 def test_twilio_directions(written: str, direction: str) -> None:
@@ -104,7 +103,7 @@ def test_an_api_record_keeps_status_and_media() -> None:
     failed = parse_sms_row(api_record(direction="outbound-api", status="failed"), "twilio-api")
     mms = parse_sms_row(api_record(sid="MM9", body="", num_media="2"), "twilio-api")
     # Then the failure and the media count survive parsing
-    assert (failed.direction, failed.status) == (OUTBOUND, "failed")
+    assert (failed.direction, failed.status) == (Direction.OUTBOUND, "failed")
     assert (mms.sid, mms.body, mms.num_media) == ("MM9", "", 2)
 
 

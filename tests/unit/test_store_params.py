@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
 
+from replywatch.store.bulk import _sqlite_utc
 from replywatch.store.models import UTCDateTime
-from replywatch.store.repo import _sqlite_utc
 
 _DIALECT = sqlite.dialect()
 _SQLALCHEMY = UTCDateTime().dialect_impl(_DIALECT).bind_processor(_DIALECT)
