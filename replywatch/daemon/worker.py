@@ -23,7 +23,7 @@ from replywatch.errors import ConfigError, PermanentSourceError, SourceError, St
 from replywatch.ingest.pipeline import Pipeline, PollResult
 from replywatch.sources.base import RawItem, Source
 from replywatch.sources.factory import build_source
-from replywatch.store import Sessions, repo
+from replywatch.store import Sessions, sources
 from replywatch.store.leases import Leases
 
 log = logging.getLogger("replywatch.daemon")
@@ -138,7 +138,7 @@ class SourceWorker(threading.Thread):
         source = self.source
         if ok and source is not None and hasattr(source, "wait_for_changes"):
             with self.shared.sessions() as session:
-                cursors = repo.cursors(session, name)
+                cursors = sources.cursors(session, name)
             # Sits in IDLE holding the lease (renewed by the heartbeat) until mail comes or interval passes.
             self.idle_ready = bool(source.wait_for_changes(self.interval, self.shared.stop, cursors))
             if name in self.shared.lost:
@@ -166,7 +166,7 @@ class SourceWorker(threading.Thread):
         """Seconds until the source is due: its interval after the last attempt by any daemon, sooner
         after a failure (2, 4, 8 … s), an hour when paused with the same configuration."""
         with self.shared.sessions() as session:
-            timing = repo.source_timing(session, self.cfg.name)
+            timing = sources.source_timing(session, self.cfg.name)
         last, failures, paused = timing.last_attempt_at, timing.failures, timing.paused_config
         if last is None:
             return 0
@@ -214,14 +214,14 @@ class SourceWorker(threading.Thread):
     def _failed(self, error: str, *, paused: bool, recorded: bool) -> None:
         with contextlib.suppress(Exception), self.shared.sessions() as session, session.begin():
             if not recorded:  # the pipeline records source errors itself; these happened outside it
-                repo.record_poll(session, self.cfg.name, self.shared.now(), error)
-            repo.set_paused(session, self.cfg.name, self.print if paused else None)
+                sources.record_poll(session, self.cfg.name, self.shared.now(), error)
+            sources.set_paused(session, self.cfg.name, self.print if paused else None)
 
     def _succeeded(self, result: PollResult, started: datetime) -> None:
         name = self.cfg.name
         with self.shared.sessions() as session, session.begin():
-            repo.set_paused(session, name, None)
-            rows = repo.stored_since(session, name, started, ITEM_LOG_LIMIT)
+            sources.set_paused(session, name, None)
+            rows = sources.stored_since(session, name, started, ITEM_LOG_LIMIT)
         for position, external_id, kind, lead_id, status in rows:
             level = logging.INFO if lead_id is not None or status == MatchStatus.REVIEW else logging.DEBUG
             extra = {"source": name, "item": position or external_id, "lead": lead_id, "status": status}

@@ -27,7 +27,7 @@ from replywatch.match.link import (
 )
 from replywatch.match.policy import MatchPolicy
 from replywatch.match.types import MatchQuery
-from replywatch.store import Session, repo
+from replywatch.store import Session, repo, sources
 from replywatch.store.models import KEY_LENGTH
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class BatchStore:
         ids (a generic export's row numbers, mail) are the source's own and are never compared."""
         source = batch[0].message.source
         sids = [p.message.external_id for p in batch if _TWILIO_SID.fullmatch(p.message.external_id)]
-        held = repo.texts_held_elsewhere(self.session, source, sids) if sids else set()
+        held = sources.texts_held_elsewhere(self.session, source, sids) if sids else set()
         if not held:
             return batch
         log.info("%s: %d texts already stored by another source, skipped", source, len(held))

@@ -27,7 +27,7 @@ from replywatch.ingest.directory import Directory
 from replywatch.ingest.prepare import Prepared, Preparer
 from replywatch.parse.sms import sms_status
 from replywatch.sources.base import RawItem, Source
-from replywatch.store import Sessions, repo
+from replywatch.store import Sessions, repo, sources
 from replywatch.store.db import DATABASE_ERRORS, GrowingTables, batch_transaction, database_error_reason
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class Pipeline:
         result = PollResult(source.name)
         directory = self.directory
         with self.sessions() as session, session.begin():
-            cursors = repo.cursors(session, source.name)
+            cursors = sources.cursors(session, source.name)
         growing = GrowingTables(self.sessions)
         try:
             for batch in _batches(source.items(cursors), BATCH_SIZE):
@@ -94,7 +94,7 @@ class Pipeline:
         self, source: str, directory: Directory, batch: list[RawItem], result: PollResult
     ) -> None:
         with self.sessions() as session:
-            known, statuses = repo.known_statuses(session, source, [i.external_id for i in batch])
+            known, statuses = sources.known_statuses(session, source, [i.external_id for i in batch])
         changes = _status_changes(batch, statuses)
         preparer = Preparer(directory, self.rules, self.now(), self._source_store(source))
         prepared: list[Prepared] = []
@@ -160,16 +160,16 @@ class Pipeline:
                         raise
                     except Exception as exc:
                         bad.append((p.item, _reason(exc)))
-            changed = repo.update_statuses(session, source, changes) if changes else []
+            changed = sources.update_statuses(session, source, changes) if changes else []
             if changed:
-                store.affected_leads |= repo.matched_lead_ids(session, changed)
+                store.affected_leads |= sources.matched_lead_ids(session, changed)
             store.finish()
             for item, reason in bad:
                 log.warning("quarantined %s: %s", item.position, reason)
             rows = [_quarantine(item, reason, self.now()) for item, reason in bad]
             repo.quarantine(session, rows)
             for key, value in cursors.items():
-                repo.save_cursor(session, source, key, value, self.now())
+                sources.save_cursor(session, source, key, value, self.now())
         return leads, store.stored, len(changed), store.elsewhere
 
     def _source_store(self, source: str) -> str | None:
@@ -178,7 +178,7 @@ class Pipeline:
 
     def _record_health(self, source: str, result: PollResult, error: str | None) -> None:
         with self.sessions() as session, session.begin():
-            repo.record_poll(session, source, self.now(), error, result.stored)
+            sources.record_poll(session, source, self.now(), error, result.stored)
 
 
 def _quarantine(item: RawItem, reason: str, now: datetime) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from replywatch.store.models import Base, UTCDateTime
+from replywatch.store.sql import is_postgres
 
 if TYPE_CHECKING:
     import psycopg
@@ -36,7 +37,7 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     conn = session.connection()
     columns = list(rows[0])
     params = _params(conn, table, columns, rows)
-    if _postgres(conn):
+    if is_postgres(conn):
         _copy(conn, _quote(conn, table.name), columns, params)
     else:
         conn.exec_driver_sql(_values_sql(conn, table, columns, 1), params)
@@ -57,7 +58,7 @@ def insert_new_rows(
         f"ON CONFLICT ({', '.join(_quote(conn, c) for c in unique)}) DO NOTHING "
         f"RETURNING {', '.join(_quote(conn, c) for c in (*unique, 'id'))}"
     )
-    if _postgres(conn):
+    if is_postgres(conn):
         return _copy_new(conn, table, columns, params, on_conflict)
     per_statement = max(1, _MAX_PARAMS // len(columns))
     inserted: list[tuple[Any, ...]] = []
@@ -97,11 +98,6 @@ def _copy_new(
     inserted = [tuple(r) for r in conn.exec_driver_sql(sql)]
     conn.exec_driver_sql(f"DELETE FROM {staging}")
     return inserted
-
-
-def _postgres(bind: Session | Connection) -> bool:
-    dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
-    return dialect.name == "postgresql"
 
 
 def _table(model: type[Base]) -> Table:

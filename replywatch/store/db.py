@@ -83,7 +83,7 @@ def _sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
-        try:  # look-ups by many values pass them as one JSON list (store.repo._one_of)
+        try:  # look-ups by many values pass them as one JSON list (store.sql.one_of)
             cur.execute("SELECT count(*) FROM json_each('[]')")
         except sqlite3.OperationalError:
             raise ConfigError(

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import String, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from replywatch.store import repo
 from replywatch.store.models import (
     LEAD_TEXT_LENGTHS,
     BounceRecipient,
@@ -21,6 +20,7 @@ from replywatch.store.models import (
     clip_texts,
 )
 from replywatch.store.repo import CONTACT_COLUMNS
+from replywatch.store.sql import chunks
 
 _LOCK_CHUNK = 1000
 
@@ -147,5 +147,5 @@ def lock_leads(session: Session, ids: list[int]) -> None:
     writers itself."""
     if not ids or session.get_bind().dialect.name != "postgresql":
         return
-    for chunk in repo.chunks(ids, _LOCK_CHUNK):
+    for chunk in chunks(ids, _LOCK_CHUNK):
         session.execute(select(Lead.id).where(Lead.id.in_(chunk)).order_by(Lead.id).with_for_update())

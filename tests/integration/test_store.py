@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from replywatch.store import bulk, db, repo
+from replywatch.store import bulk, db, repo, sources
 from replywatch.store.models import Base, Lead, Message
 
 
@@ -115,7 +115,7 @@ def test_look_ups_by_many_values_find_exactly_the_stored_ones(db_url: str) -> No
     # When looked up with those ids among more than one part of ids that are not stored
     asked = [f"missing-{n}" for n in range(1200)] + ODD_IDS + ['a"', "back", "E-U"]
     with sessions() as session:
-        known, statuses = repo.known_statuses(session, "s", asked)
+        known, statuses = sources.known_statuses(session, "s", asked)
         ids = {i for (i,) in session.execute(select(Message.id))}
         held = repo.messages_with_keys(session, [*sorted(ids), 10**9])
     # Then exactly the stored ones are found, each once
