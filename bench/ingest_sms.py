@@ -109,7 +109,11 @@ def cli(*args: str, cwd: Path, code: Path | None = None) -> tuple[float, str]:
 
 def export_revision(rev: str, into: Path) -> Path:
     """The package and its rules as at git revision `rev`, in `into` (read from git, not checked out)."""
-    command = ["git", "-C", str(REPO), "archive", "--format=tar", rev, "replywatch"]
+    listed = ["git", "-C", str(REPO), "ls-tree", "--name-only", rev]
+    top = subprocess.run(listed, capture_output=True, check=True, text=True).stdout.split()
+    # Before the layout change the shipped rules were ../rules behind a symlink in the package.
+    paths = ["replywatch", *(["rules"] if "rules" in top else [])]
+    command = ["git", "-C", str(REPO), "archive", "--format=tar", rev, *paths]
     archive = subprocess.run(command, capture_output=True, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")

@@ -100,7 +100,7 @@ class RuleSet:
 
 
 def default_rules_dir() -> Path:
-    """The rules shipped with replywatch (the repository's rules/ folder)."""
+    """The rules shipped with replywatch (replywatch/default_rules, package data)."""
     return Path(__file__).resolve().parents[1] / "default_rules"
 
 

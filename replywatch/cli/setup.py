@@ -40,7 +40,8 @@ def init(
     config.write_text(STARTER_CONFIG, encoding="utf-8")
     rules = directory / "rules"
     rules.mkdir(exist_ok=True)
-    for src in sorted(default_rules_dir().glob("*.toml")):
+    shipped = [*sorted(default_rules_dir().glob("*.toml")), default_rules_dir() / "README.md"]
+    for src in shipped:  # the README is the format every rule file points to
         if not (rules / src.name).exists():
             shutil.copyfile(src, rules / src.name)
     console.print(f"wrote {config} and {rules}/ — edit the stores, associates and sources, then run:")

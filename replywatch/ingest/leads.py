@@ -23,7 +23,7 @@ from replywatch.store import Session, repo
 from replywatch.store import leads as rows
 from replywatch.store.leads import NewIdentity, NewLead
 from replywatch.store.models import IDENTITY_LENGTH
-from replywatch.store.repo import CONTACT_COLUMNS
+from replywatch.store.repo import CONTACT_COLUMNS, MatchedMessage
 
 _REMATCH_SLACK_DAYS = 1
 UNDELIVERED = frozenset({"failed", "undelivered"})  # it never reached the customer: not a touch
@@ -183,7 +183,7 @@ def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[
     rows.write_contacts(session, updates)
 
 
-def _fact(row: Any) -> MessageFact:
+def _fact(row: MatchedMessage) -> MessageFact:
     return MessageFact(
         id=row.id,
         sent_at=row.sent_at,
@@ -195,7 +195,7 @@ def _fact(row: Any) -> MessageFact:
     )
 
 
-def _first_toucher(rows: list[Any], first_touch_at: datetime | None) -> int | None:
+def _first_toucher(rows: list[MatchedMessage], first_touch_at: datetime | None) -> int | None:
     """Who made the first touch: the lead's associate when the lead named none."""
     for row in sorted(rows, key=lambda r: (r.sent_at, r.id)):
         if (

@@ -9,22 +9,20 @@ which every racer sets alike.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.config import Settings
 from replywatch.domain.normalize import normalize_email, normalize_phone
 from replywatch.store.models import Associate, AssociateIdentity, Store
+from replywatch.store.sql import insert_missing
 
 
 def sync_directory(sessions: sessionmaker[Session], settings: Settings) -> None:
     """Stores and associates from the configuration into the database, by name, in one transaction."""
     with sessions() as session, session.begin():
-        _insert_missing(
+        insert_missing(
             session,
             Store,
             [{"name": s.name, "timezone": s.timezone, "region": s.region} for s in settings.stores],
@@ -35,7 +33,7 @@ def sync_directory(sessions: sessionmaker[Session], settings: Settings) -> None:
             )
         store_ids = dict(session.execute(select(Store.name, Store.id)).all())
         wanted = {a.name: store_ids[a.store] for a in settings.associates}
-        _insert_missing(session, Associate, [{"name": n, "store_id": s} for n, s in wanted.items()])
+        insert_missing(session, Associate, [{"name": n, "store_id": s} for n, s in wanted.items()])
         for name, store_id in wanted.items():
             session.execute(update(Associate).where(Associate.name == name).values(store_id=store_id))
         associate_ids = dict(session.execute(select(Associate.name, Associate.id)).all())
@@ -44,13 +42,6 @@ def sync_directory(sessions: sessionmaker[Session], settings: Settings) -> None:
             identities = {("email", e) for e in map(normalize_email, acfg.emails) if e}
             identities |= {("phone", p) for p in (normalize_phone(x, region) for x in acfg.phones) if p}
             _sync_identities(session, associate_ids[acfg.name], identities)
-
-
-def _insert_missing(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(model).values(rows).on_conflict_do_nothing())
 
 
 def _sync_identities(session: Session, associate_id: int, wanted: set[tuple[str, str]]) -> None:
@@ -63,7 +54,7 @@ def _sync_identities(session: Session, associate_id: int, wanted: set[tuple[str,
             )
         )
     rows = [{"associate_id": associate_id, "kind": k, "value": v} for k, v in wanted - have]
-    _insert_missing(session, AssociateIdentity, rows)
+    insert_missing(session, AssociateIdentity, rows)
 
 
 def store_rows(session: Session) -> list[tuple[int, str, str, str]]:

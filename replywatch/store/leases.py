@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.clock import now as clock_now
 from replywatch.store.models import SourceLease
+from replywatch.store.sql import insert_missing
 
 log = logging.getLogger(__name__)
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -110,11 +111,5 @@ def forget(session: Session, sources: Iterable[str]) -> None:
 
 
 def _ensure_row(session: Session, source: str) -> None:
-    from sqlalchemy.dialects import postgresql, sqlite  # postgresql's drags in its asyncio drivers
-
     values = {"source": source, "owner": "", "acquired_at": _NEVER, "expires_at": _NEVER}
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(postgresql.insert(SourceLease).values(values).on_conflict_do_nothing())
-    else:
-        session.execute(sqlite.insert(SourceLease).values(values).on_conflict_do_nothing())
+    insert_missing(session, SourceLease, [values])

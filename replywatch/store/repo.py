@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import (
     bindparam,
@@ -250,10 +250,22 @@ def messages_with_keys(
     return [(messages[i], keys[i]) for i in sorted(messages)]
 
 
-def matched_message_facts(session: Session, lead_ids: Sequence[int]) -> dict[int, list[Any]]:
-    """Lead id → rows (id, sent_at, direction, kind, channel, is_reply, status, associate_id) of the
-    messages matched to it; one query per 500 leads."""
-    found: dict[int, list[Any]] = {}
+class MatchedMessage(NamedTuple):
+    """A message matched to a lead, as contact is decided from it (a tuple: read per lead, many a poll)."""
+
+    id: int
+    sent_at: datetime
+    direction: str
+    kind: str
+    channel: str
+    is_reply: bool
+    status: str | None
+    associate_id: int | None
+
+
+def matched_message_facts(session: Session, lead_ids: Sequence[int]) -> dict[int, list[MatchedMessage]]:
+    """Lead id → the messages matched to it; one query per 500 leads."""
+    found: dict[int, list[MatchedMessage]] = {}
     for i in range(0, len(lead_ids), CHUNK):
         stmt = (
             select(
@@ -268,11 +280,13 @@ def matched_message_facts(session: Session, lead_ids: Sequence[int]) -> dict[int
                 Message.associate_id,
             )
             .join(Message, Message.id == Match.message_id)
-            .where(one_of(session, Match.lead_id, lead_ids[i : i + CHUNK]), Match.status == "matched")
+            .where(
+                one_of(session, Match.lead_id, lead_ids[i : i + CHUNK]), Match.status == MatchStatus.MATCHED
+            )
         )
-        for row in session.execute(stmt):
-            if row.lead_id is not None:
-                found.setdefault(row.lead_id, []).append(row)
+        for lead_id, *message in session.execute(stmt):
+            if lead_id is not None:
+                found.setdefault(lead_id, []).append(MatchedMessage._make(message))
     return found
 
 

@@ -38,3 +38,15 @@ def one_of(session: Session | Connection, column: Any, values: Sequence[Any]) ->
 def is_postgres(bind: Session | Connection) -> bool:
     dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
     return dialect.name == "postgresql"
+
+
+def insert_missing(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: rows another writer (a daemon starting at the same moment)
+    inserted first are left as they are, not an error."""
+    if not rows:
+        return
+    if is_postgres(session):
+        from sqlalchemy.dialects.postgresql import insert  # the dialect drags in asyncio: load it when used
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    session.execute(insert(model).values(list(rows)).on_conflict_do_nothing())
