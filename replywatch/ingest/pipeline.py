@@ -28,7 +28,8 @@ from replywatch.ingest.prepare import Prepared, Preparer
 from replywatch.parse.sms import sms_status
 from replywatch.sources.base import RawItem, Source
 from replywatch.store import Sessions, repo, sources
-from replywatch.store.db import DATABASE_ERRORS, GrowingTables, batch_transaction, database_error_reason
+from replywatch.store.db import DATABASE_ERRORS, batch_transaction, database_error_reason
+from replywatch.store.statistics import GrowingTables
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500

@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
-from twilio.rest.api.v2010.account.message import MessageList, MessagePage
 
 from replywatch.clock import now as clock_now
 from replywatch.config import TwilioSourceConfig
@@ -23,6 +20,7 @@ from replywatch.errors import ConfigError, PermanentSourceError, TransientSource
 from replywatch.parse.sms import TWILIO_API
 from replywatch.sources.base import RawItem, dump_cursor, load_cursor
 from replywatch.sources.twilio_http import PatientHttpClient, RetryPolicy
+from replywatch.sources.twilio_pages import instant, pages
 
 TWILIO_API_URL = "https://api.twilio.com"
 API_VERSION = "2010-04-01"
@@ -106,7 +104,7 @@ class TwilioSource:
         found: dict[str, _Record] = {}
         try:
             for query in self._queries(since):
-                for page in _pages(messages, self.page_size, query):
+                for page in pages(messages, self.page_size, query):
                     for message in page:
                         record = _record(message)
                         if record is not None:
@@ -146,65 +144,12 @@ def _point_at(client: Client, base_url: str) -> None:
     client.edge = client.region = None
 
 
-class _RecordPage(MessagePage):
-    """A page of the listing whose records stay the API's JSON objects. The SDK's MessageInstance
-    deserializes every property of every message, which costs about as much as the HTTP itself."""
-
-    def get_instance(self, payload: dict[str, Any]) -> Any:
-        return payload
-
-
-def _pages(messages: MessageList, page_size: int, query: Mapping[str, str]) -> Iterator[_RecordPage]:
-    """The SDK's paging (its HTTP client, auth, retries, next-page links), each page's records as JSON.
-    The next page is asked for while the caller reads this one: the API's time to answer is not waited
-    for in turn with ours to read (one request at a time still, each after the link it follows)."""
-    with ThreadPoolExecutor(1, thread_name_prefix="twilio-next-page") as ahead:
-        page: MessagePage | None = messages.page(page_size=page_size, **query)
-        while page is not None:
-            page.__class__ = _RecordPage  # records are built lazily, while iterating; next pages keep it
-            following = ahead.submit(page.next_page)
-            yield page
-            page = following.result()
-
-
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTHS = {name: (number, f"{number:02d}") for number, name in enumerate(_MONTH_NAMES, 1)}
-
-
-def _instant(text: Any) -> tuple[datetime, str] | None:
-    """A date as Twilio writes it (`Thu, 01 Oct 2026 13:00:00 +0000`), aware UTC, with its ISO form (what
-    the payload keeps); None when absent."""
-    if not text or not isinstance(text, str):
-        return None
-    # `Thu, 01 Oct 2026 13:00:00 +0000`: read by position, which is ten times faster than parsing.
-    month = _MONTHS.get(text[8:11])
-    if month and len(text) == 31 and text.endswith(" +0000") and text[4] == " " and text[19] == ":":
-        if text[22] == ":":
-            # As the ISO form it names: fromisoformat takes ASCII digits only, read as int() reads them.
-            iso = f"{text[12:16]}-{month[1]}-{text[5:7]}T{text[17:25]}+00:00"
-            try:
-                return datetime.fromisoformat(iso), iso
-            except ValueError:
-                pass
-        try:
-            hour, minute, second = int(text[17:19]), int(text[20:22]), int(text[23:25])
-            when = datetime(int(text[12:16]), month[0], int(text[5:7]), hour, minute, second, tzinfo=UTC)
-            return when, when.isoformat()
-        except ValueError:
-            pass
-    try:
-        when = parsedate_to_datetime(text).astimezone(UTC)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when, when.isoformat()
-
-
 def _record(message: Mapping[str, Any]) -> _Record | None:
     """The API record as the payload `parse_sms_row` reads; None while it is queued, scheduled or canceled."""
     sid, status = message.get("sid"), message.get("status") or ""
-    sent = _instant(message.get("date_sent"))
+    sent = instant(message.get("date_sent"))
     if sent is None and status in _NEVER_SENT:
-        sent = _instant(message.get("date_created"))
+        sent = instant(message.get("date_created"))
     if sent is None or not sid:
         return None  # not sent yet: a later poll sees it with its date_sent
     sent_at, sent_iso = sent

@@ -29,8 +29,7 @@ _MAX_PARAMS = 30_000
 def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
     """Rows (each with the same columns) into a model's table in one go: Core's executemany builds and
     processes parameters per row in Python, which costs more than the insert. SQLite: the driver's
-    executemany; PostgreSQL: COPY, which the driver formats in C (half the time of one INSERT from
-    unnest(arrays))."""
+    executemany; PostgreSQL: COPY, which the driver formats in C."""
     if not rows:
         return
     table = _table(model)
@@ -136,7 +135,7 @@ def _params(
 
 def _processor(conn: Connection, column_type: TypeEngine[Any]) -> Callable[[Any], Any] | None:
     """The column type's bind processor; a UTC time on SQLite written directly in the text form SQLAlchemy
-    stores (ten times faster than its processor). Remembered per value, but for JSON (unhashable)."""
+    stores, without its processor's generality. Remembered per value, but for JSON (unhashable)."""
     if isinstance(column_type, UTCDateTime) and conn.dialect.name == "sqlite":
         return _remembering(_sqlite_utc)
     processor = column_type.dialect_impl(conn.dialect).bind_processor(conn.dialect)

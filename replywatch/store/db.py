@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.domain.vocabulary import Channel, Direction, Kind, MatchStatus
@@ -27,8 +27,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA_HEADS = frozenset({"0009"})
 BATCH_LOCK = 0x7277_6261  # "rwba": the advisory lock key a pipeline batch holds on PostgreSQL
 # The tables a poll grows, whose PostgreSQL statistics choose the plans of every batch's look-ups.
-GROWING_TABLES = ("messages", "message_keys", "matches", "leads", "lead_identities", "lead_name_keys")
-ANALYZE_FROM = 1000  # messages a poll stores before it first refreshes those statistics
 log = logging.getLogger(__name__)
 
 
@@ -113,51 +111,6 @@ def batch_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
             # Under READ COMMITTED each statement after the lock sees what the previous holder committed.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BATCH_LOCK})
         yield session
-
-
-class GrowingTables:
-    """Keeps PostgreSQL's statistics of the tables a poll grows in step with them.
-
-    PostgreSQL plans each query by its statistics of the tables. A poll that stores many messages into a
-    store that had few (the first backfill of a new database) would otherwise go on with plans made for
-    nearly empty tables until autovacuum analyses them, a minute or more later. Measured on a fresh
-    database, 50,000 texts: the look-up of our texts to the customers' numbers took 1.6 s in all without
-    this, 0.6 s with it, and the gap grows with the backfill. So a poll analyses them itself each time it
-    has doubled them: a few times in a backfill (at 1,000, 2,000, 4,000 … messages), never in a daemon's
-    small polls.
-    SQLite is left alone: its queries are written to be led by their indexes without statistics."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-        bind = sessions.kw.get("bind")
-        self.enabled = bind is None or bind.dialect.name == "postgresql"
-        self.before: int | None = None  # messages stored before the poll, as the statistics knew them
-        self.analyzed = 0  # messages the poll had stored when it last analysed
-
-    def grown(self, stored: int) -> None:
-        """After a batch: `stored` messages so far in this poll. A failure is logged, never raised."""
-        if not self.enabled or stored - self.analyzed < ANALYZE_FROM:
-            return
-        try:
-            with self.sessions() as session, session.begin():
-                conn = session.connection()
-                if conn.dialect.name != "postgresql":
-                    self.enabled = False
-                    return
-                if self.before is None:
-                    # reltuples is -1 for a table never analysed
-                    rows = conn.exec_driver_sql(
-                        "SELECT reltuples FROM pg_class WHERE oid = 'messages'::regclass"
-                    )
-                    self.before = max(0, int(rows.scalar_one()))
-                if stored - self.analyzed < self.before + self.analyzed:
-                    return
-                conn.exec_driver_sql(f"ANALYZE {', '.join(GROWING_TABLES)}")
-        except SQLAlchemyError as exc:  # a slower poll is better than a failed one
-            log.warning("could not refresh the database's statistics, the poll goes on: %s", exc)
-            self.enabled = False
-            return
-        self.analyzed = stored
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

@@ -22,8 +22,7 @@ def one_of(session: Session | Connection, column: Any, values: Sequence[Any]) ->
     """`column IN values` with the values as one parameter, not one parameter each, so that the statement
     is the same text whatever the values, and nothing renders, parses or plans it anew per look-up:
     PostgreSQL `column = ANY(array)`; SQLite `column IN (SELECT value FROM json_each(list as JSON))`,
-    both led by the column's index. Known ids, 500 at a time, 50k in all: PostgreSQL 1.47 -> 0.44 s,
-    SQLite 0.51 -> 0.26 s."""
+    both led by the column's index (bench/README.md has the figures)."""
     if is_postgres(session):
         from sqlalchemy.dialects.postgresql import ARRAY  # loaded with the dialect; SQLite never needs it
 

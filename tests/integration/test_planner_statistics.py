@@ -1,5 +1,5 @@
 """PostgreSQL's statistics of the tables a poll grows are refreshed while a big poll grows them, and only
-then (store.db.GrowingTables)."""
+then (store.statistics.GrowingTables)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from wiring import pipeline as wired_pipeline
 from replywatch.ingest import pipeline as pipeline_module
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.sources.factory import build_source
-from replywatch.store import db as db_module
-from replywatch.store.db import GROWING_TABLES, open_database
+from replywatch.store import statistics as statistics_module
+from replywatch.store.db import open_database
+from replywatch.store.statistics import GROWING_TABLES
 
 
 def poll_texts(tmp_path: Path, url: str, count: int) -> Pipeline:
@@ -46,7 +47,7 @@ def test_a_poll_that_grows_the_tables_refreshes_their_statistics(
 ) -> None:
     # Given a poll of 40 texts in batches of 5, statistics refreshed from 10 messages on
     monkeypatch.setattr(pipeline_module, "BATCH_SIZE", 5)
-    monkeypatch.setattr(db_module, "ANALYZE_FROM", 10)
+    monkeypatch.setattr(statistics_module, "ANALYZE_FROM", 10)
     # When it runs on a new database
     pipeline = poll_texts(tmp_path, pg_db_url, 40)
     # Then the planner knows the tables as the poll left them: analysed last at 40 (10, 20, 40)

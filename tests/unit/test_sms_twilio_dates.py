@@ -9,12 +9,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from replywatch.sources.twilio import _MONTH_NAMES, _instant
+from replywatch.sources.twilio_pages import _MONTH_NAMES, instant
 
 
 def _rfc2822(text: object) -> datetime | None:
     """The instant the source reads in a date, without its ISO form."""
-    found = _instant(text)
+    found = instant(text)
     return found[0] if found else None
 
 
@@ -104,7 +104,7 @@ def test_dates_near_twilios_form_read_as_int_and_the_parser_read_them(
     text = f"Thu, {day} {month} {year} {hour}{seps[0]}{minute}{seps[1]}{second} +0000"
     # When it is read, then it is what reading each field with int() (else the parser) gave,
     expected = read_by_int_or_parser(text)
-    found = _instant(text)
+    found = instant(text)
     assert (found and found[0]) == expected
     # and its ISO form is the datetime's own
     assert found is None or found[1] == found[0].isoformat()
