@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/replywatch demo --dir demo
 
+# Tests marked `slow` (tens of seconds each, see pyproject) run in CI (CI=true or REPLYWATCH_REQUIRE_SERVERS=1,
+# as .ci/run sets) and with `make test SLOW=1`; otherwise `make test` leaves them out (pytest says how many).
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(if $(or $(SLOW),$(filter true,$(CI)),$(filter 1,$(REPLYWATCH_REQUIRE_SERVERS))),,-m "not slow")
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -35,12 +35,19 @@ def need(reason: str, what: str) -> None:
     pytest.skip(reason)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """One line at the end: which servers or files were missing, so skipped tests are never silent."""
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """One line at the end: which servers or files were missing, so skipped tests are never silent; and
+    one when `make test` left the slow tests out."""
     if _MISSING:
         listed = "; ".join(f"{what} ({n} tests)" for what, n in sorted(_MISSING.items()))
         terminalreporter.write_line(
             f"missing, so skipped: {listed}. See README, Development; `bash .ci/run` installs them.",
+            yellow=True,
+        )
+    slow = [t for t in terminalreporter.stats.get("deselected", []) if t.get_closest_marker("slow")]
+    if slow and config.option.markexpr == "not slow":
+        terminalreporter.write_line(
+            f"{len(slow)} slow tests left out (-m 'not slow'); `make test SLOW=1` runs them, as CI does.",
             yellow=True,
         )
 

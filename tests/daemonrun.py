@@ -1,5 +1,6 @@
-"""`replywatch run` as a real background process: started, watched through `status --format json`
-and its log, stopped with a real signal, its exit code and stop time measured."""
+"""`replywatch run` as a real background process: started, watched through `status --format json` (run
+in this process: it only reads the store) and its log, stopped with a real signal, its exit code and stop
+time measured."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from clirun import clean_env, replywatch
+from clirun import clean_env, cli
 
 
 class DaemonProcess:
@@ -75,9 +76,7 @@ class DaemonProcess:
             self.stop(signal.SIGKILL)
 
     def status(self) -> dict[str, Any]:
-        done = replywatch(
-            "--config", str(self.config), "status", "--format", "json", env=self.env, timeout=60
-        )
+        done = cli("--config", str(self.config), "status", "--format", "json", env=self.env)
         if not done.stdout.strip():
             raise AssertionError(f"status printed nothing: {done.stderr}")
         report: dict[str, Any] = json.loads(done.stdout)
@@ -96,6 +95,18 @@ class DaemonProcess:
                 )
             time.sleep(every)
         raise AssertionError(f"timed out waiting for {what}; daemon log:\n{self.log()[-4000:]}")
+
+    def holds(self, what: str, check: Callable[[], bool], seconds: float, every: float = 0.1) -> None:
+        """`check` stays true for `seconds` while the daemon runs on: for what must not happen (a second
+        delivery), which no event marks; it fails as soon as it turns false."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if not check():
+                raise AssertionError(f"no longer true: {what}; daemon log:\n{self.log()[-4000:]}")
+            if self.proc is not None and self.proc.poll() is not None:
+                code = self.proc.returncode
+                raise AssertionError(f"the daemon exited ({code}) while {what}:\n{self.log()}")
+            time.sleep(every)
 
 
 def polled_since(report: dict[str, Any], moment: str) -> bool:

@@ -7,7 +7,7 @@ import mailbox
 import subprocess
 from pathlib import Path
 
-from clirun import replywatch
+from clirun import cli as run_cli
 from mailbuild import DANA, Maildir, at, mail
 
 REPLY = mail(
@@ -25,7 +25,7 @@ GARBAGE = b"\x00\x01 not a mail at all"
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return replywatch(*args, cwd=cwd)
+    return run_cli(*args, cwd=cwd)
 
 
 def test_json_has_one_object_per_message_with_kind_rule_and_reply_text(tmp_path: Path) -> None:

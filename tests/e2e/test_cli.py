@@ -1,4 +1,6 @@
-"""The `replywatch` command as a user runs it: a subprocess, its output and exit code."""
+"""The `replywatch` command as a user runs it: its output and exit code. Most run in this process
+(clirun.cli, the same entry point); the ones about what a real process shows (a one-line error and
+exit code, no traceback, no password) run `python -m replywatch` as a subprocess."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from clirun import cli as run_cli
 from clirun import replywatch
 from mailbuild import DANA, Maildir, at, lead_mail, mail
 
@@ -16,7 +19,11 @@ from replywatch.reports.export import COLUMNS
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return replywatch(*args, cwd=cwd, env=env)
+    return run_cli(*args, cwd=cwd, env=env)
+
+
+def process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return replywatch(*args, cwd=cwd)
 
 
 def write_config(root: Path, db_url: str) -> Path:
@@ -47,7 +54,7 @@ path = "mail"
 
 def test_a_missing_config_is_one_line_and_exit_1(tmp_path: Path) -> None:
     # Given a folder without replywatch.toml; When status is asked
-    result = cli("status", cwd=tmp_path)
+    result = process("status", cwd=tmp_path)
     # Then one line names the file and the fix, without a traceback
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
@@ -151,7 +158,7 @@ def test_status_reports_a_failing_source_and_exits_non_zero(tmp_path: Path) -> N
 def test_db_upgrade_on_postgresql_hides_the_password(tmp_path: Path) -> None:
     # Given a database URL with a password and nothing listening on its port
     write_config(tmp_path, "postgresql+psycopg://rw:s3cret-pw@127.0.0.1:1/none")
-    result = cli("db", "upgrade", cwd=tmp_path)
+    result = process("db", "upgrade", cwd=tmp_path)
     assert result.returncode == 1
     assert "s3cret-pw" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr

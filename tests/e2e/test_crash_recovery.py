@@ -1,4 +1,6 @@
-"""`poll --once` killed with SIGKILL midway, then run again, gives the export of one clean run."""
+"""`poll --once` killed with SIGKILL midway, then run again, gives the export of one clean run.
+
+The killed poll is a real process; the clean run, the rerun and the exports run in this process."""
 
 from __future__ import annotations
 
@@ -11,14 +13,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from clirun import clean_env, committed_cursors, replywatch
+from clirun import clean_env, cli, committed_cursors
 
 from replywatch.demo import write_sample_dealership
 
 
 def _replywatch(config: Path, db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"REPLYWATCH_DATABASE_URL": db_url}
-    return replywatch("--config", str(config), *args, env=env, timeout=300, check=True)
+    return cli("--config", str(config), *args, env=env, check=True)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,7 @@ def test_sigkill_midway_then_rerun_equals_a_clean_run(clean_run: tuple[Path, str
     )
     deadline = time.monotonic() + 120
     while committed_cursors(db_url) == 0 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.02)
     was_running = proc.poll() is None
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -1,37 +1,42 @@
 """`replywatch run` as a real process: signals, crashes, reloads, logs, two daemons, a dropped database
-connection and an SMTP server that is down on Monday morning."""
+connection and an SMTP server that is down on Monday morning.
+
+The daemons are real processes; the commands that only read what they stored (`status`, `contacts
+export`) run in this process (clirun.cli). Every wait is on a condition, with a timeout."""
 
 from __future__ import annotations
 
 import json
 import signal
-import time
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
-from clirun import committed_cursors, replywatch
+from clirun import cli, committed_cursors, replywatch
 from conftest import _libpq_dsn, pg_url
 from daemonrun import DaemonProcess, polled_since
 from mailbuild import DANA, STORE, Maildir, at, lead_mail, mail
 from servers.smtp import free_port, smtp_server
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from replywatch.clock import iso_z, now
 from replywatch.demo import write_sample_dealership
 
 STOP_LIMIT_S = 10.0  # the issue's bound for SIGTERM to exit
-# Two sources' batches are stored one after another, each seeing the other's lead or touch; waiting one
-# housekeeping interval (1 s here) more before comparing a run lets the sweep, the backstop, run too.
-SWEPT_S = 3.0
+# Two sources' batches are stored one after another, each seeing the other's lead or touch; after every
+# source has caught up, the run is compared once housekeeping (every 1 s here) has swept, the backstop: a
+# generous bound on waiting for that export.
+SWEPT_WITHIN_S = 60.0
 FAST = ("--interval", "2")  # every source polled again soon: "caught up" is then a poll that began later
+MESSAGES = "SELECT count(*) FROM messages"
 
 
 def _export(config: Path, db_url: str) -> str:
     env = {"REPLYWATCH_DATABASE_URL": db_url}
-    return replywatch("--config", str(config), "contacts", "export", env=env, timeout=120, check=True).stdout
+    return cli("--config", str(config), "contacts", "export", env=env, check=True).stdout
 
 
 def _daemon_env(db_url: str, **extra: str) -> dict[str, str]:
@@ -41,99 +46,119 @@ def _daemon_env(db_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+class Sample:
+    """Twelve weeks of the sample dealership (about 1,600 mails and texts: the mail source alone is three
+    batches, so a signal sent when the first batch has committed lands mid-ingest), its clean export and
+    how many messages a clean run stores."""
+
+    def __init__(self, root: Path) -> None:
+        site = write_sample_dealership(root / "site", seed=11, end=date(2026, 11, 30), weeks=12)
+        clean_url = f"sqlite:///{root / 'clean.db'}"
+        env = {"REPLYWATCH_DATABASE_URL": clean_url}
+        cli("--config", str(site.config_path), "poll", "--once", env=env, check=True)
+        self.config, self.export = site.config_path, _export(site.config_path, clean_url)
+        self.messages = _count(clean_url, MESSAGES)
+
+
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """Twenty weeks of the sample dealership (about 2,400 mails and texts) and its clean export."""
-    root = tmp_path_factory.mktemp("daemon")
-    site = write_sample_dealership(root / "site", seed=11, end=date(2026, 11, 30), weeks=20)
-    clean_url = f"sqlite:///{root / 'clean.db'}"
-    env = {"REPLYWATCH_DATABASE_URL": clean_url}
-    replywatch("--config", str(site.config_path), "poll", "--once", env=env, timeout=300, check=True)
-    return site.config_path, _export(site.config_path, clean_url)
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    return Sample(tmp_path_factory.mktemp("daemon"))
 
 
 def _wait_first_commit(daemon: DaemonProcess, db_url: str) -> None:
-    daemon.wait_until("the first committed batch", lambda: committed_cursors(db_url) > 0, every=0.05)
+    daemon.wait_until("the first committed batch", lambda: committed_cursors(db_url) > 0, every=0.02)
 
 
-def _run_to_the_end(config: Path, env: dict[str, str]) -> None:
-    """A daemon started now, left until every source has finished a poll and housekeeping has swept after
-    it, then stopped."""
+def _caught_up_and_swept(daemon: DaemonProcess, started: str, sample: Sample, db_url: str) -> None:
+    """Every source has finished a poll that began after `started`, and the export (housekeeping has swept
+    after it) is the clean run's."""
+    daemon.wait_until("every source caught up", lambda: polled_since(daemon.status(), started), 240)
+    daemon.wait_until(
+        "the clean run's export", lambda: _export(sample.config, db_url) == sample.export, SWEPT_WITHIN_S, 0.5
+    )
+
+
+def _run_to_the_end(sample: Sample, env: dict[str, str]) -> None:
+    """A daemon started now, left until every source has caught up and housekeeping has swept after it,
+    then stopped."""
     started = iso_z(now())
-    daemon = DaemonProcess(config, env, FAST).start()
+    daemon = DaemonProcess(sample.config, env, FAST).start()
     try:
-        daemon.wait_until("every source caught up", lambda: polled_since(daemon.status(), started), 240, 0.5)
-        time.sleep(SWEPT_S)
+        _caught_up_and_swept(daemon, started, sample, env["REPLYWATCH_DATABASE_URL"])
     finally:
         code, _ = daemon.stop()
     assert code == 0, daemon.log()
 
 
-def test_sigterm_mid_ingest_exits_0_within_10_s_and_loses_nothing(
-    sample: tuple[Path, str], db_url: str
-) -> None:
+def test_sigterm_mid_ingest_exits_0_within_10_s_and_loses_nothing(sample: Sample, db_url: str) -> None:
     # Given a daemon ingesting the sample dealership
-    config, clean = sample
-    daemon = DaemonProcess(config, _daemon_env(db_url), FAST).start()
-    _wait_first_commit(daemon, db_url)
-    caught_up = polled_since(daemon.status(), "0")
-    # When it gets SIGTERM midway
-    code, took = daemon.stop(signal.SIGTERM)
+    daemon = DaemonProcess(sample.config, _daemon_env(db_url), FAST).start()
+    try:
+        _wait_first_commit(daemon, db_url)
+    finally:
+        # When it gets SIGTERM midway
+        code, took = daemon.stop(signal.SIGTERM)
     # Then it finished the item in hand, committed and exited 0 within the bound
-    assert not caught_up, "the daemon finished before the signal: the test needs more data"
+    assert _count(db_url, MESSAGES) < sample.messages, (
+        "the daemon finished before the signal: the test needs more data"
+    )
     assert code == 0, daemon.log()
     assert took < STOP_LIMIT_S, f"took {took:.1f} s to stop"
     assert "stopping: finishing the items in hand" in daemon.log()
     # And a daemon started again carries on to exactly the export of one clean run
-    _run_to_the_end(config, _daemon_env(db_url))
-    assert _export(config, db_url) == clean
+    _run_to_the_end(sample, _daemon_env(db_url))
+    assert _export(sample.config, db_url) == sample.export
 
 
-def test_sigkill_mid_ingest_then_restart_equals_an_uninterrupted_run(
-    sample: tuple[Path, str], db_url: str
-) -> None:
+def test_sigkill_mid_ingest_then_restart_equals_an_uninterrupted_run(sample: Sample, db_url: str) -> None:
     # Given a daemon ingesting the sample dealership
-    config, clean = sample
-    env = _daemon_env(db_url, REPLYWATCH_DAEMON_LEASE_SECONDS="5")
-    daemon = DaemonProcess(config, env, FAST).start()
-    _wait_first_commit(daemon, db_url)
-    caught_up = polled_since(daemon.status(), "0")
-    # When it is killed outright (no chance to commit or release its leases)
-    daemon.kill()
-    assert not caught_up, "the daemon finished before the kill: the test needs more data"
+    env = _daemon_env(db_url, REPLYWATCH_DAEMON_LEASE_SECONDS="3")  # the shortest lease allowed
+    daemon = DaemonProcess(sample.config, env, FAST).start()
+    try:
+        _wait_first_commit(daemon, db_url)
+    finally:
+        # When it is killed outright (no chance to commit or release its leases)
+        daemon.kill()
+    assert _count(db_url, MESSAGES) < sample.messages, (
+        "the daemon finished before the kill: the test needs more data"
+    )
     # And a new daemon is started; it takes the sources over once their leases expire
-    _run_to_the_end(config, env)
+    _run_to_the_end(sample, env)
     # Then the export equals an uninterrupted run's
-    assert _export(config, db_url) == clean
+    assert _export(sample.config, db_url) == sample.export
 
 
 def test_a_dropped_postgresql_connection_is_retried_and_nothing_is_lost(
-    sample: tuple[Path, str], pg_db_url: str
+    sample: Sample, pg_db_url: str
 ) -> None:
     # Given a daemon on PostgreSQL whose connections can be told apart by application_name
-    config, clean = sample
     url = f"{pg_db_url}&application_name=rw-daemon-under-test"
-    daemon = DaemonProcess(config, _daemon_env(url), FAST).start()
-    _wait_first_commit(daemon, url)
-    # When its connections are terminated by the server, again and again, while it ingests
-    dropped = 0
-    with psycopg.connect(_libpq_dsn(pg_url()), autocommit=True) as admin:
-        for _ in range(12):
-            killed = admin.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE application_name = 'rw-daemon-under-test'"
-            ).fetchone()
-            dropped += int(killed[0]) if killed else 0
-            time.sleep(0.25)
-    # Then it reports the failures, retries, and ends with exactly a clean run's export
-    started = iso_z(now())
-    daemon.wait_until("every source caught up", lambda: polled_since(daemon.status(), started), 240, 0.5)
-    time.sleep(SWEPT_S)
-    code, _ = daemon.stop()
+    daemon = DaemonProcess(sample.config, _daemon_env(url), FAST).start()
+    try:
+        _wait_first_commit(daemon, url)
+        # When its connections are terminated by the server, again and again, while it ingests: each
+        # round as soon as the daemon holds a connection again
+        drops: list[int] = []
+        with psycopg.connect(_libpq_dsn(pg_url()), autocommit=True) as admin:
+
+            def drop() -> bool:
+                killed = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = 'rw-daemon-under-test'"
+                ).fetchone()
+                drops.append(int(killed[0]) if killed else 0)
+                return drops[-1] > 0
+
+            for _ in range(12):
+                daemon.wait_until("a connection of the daemon to drop", drop, 60, every=0.05)
+        # Then it reports the failures, retries, and ends with exactly a clean run's export
+        _caught_up_and_swept(daemon, iso_z(now()), sample, url)
+    finally:
+        code, _ = daemon.stop()
     assert code == 0, daemon.log()
-    assert dropped > 0
+    assert sum(drops) > 0
     assert "database" in daemon.log().lower()
-    assert _export(config, url) == clean
+    assert _export(sample.config, url) == sample.export
 
 
 def _small_dealership(root: Path, db_url: str, sources: int, extra: str = "") -> Path:
@@ -172,6 +197,18 @@ def _count(db_url: str, sql: str) -> int:
         engine.dispose()
 
 
+def _stored_at_least(db_url: str, n: int) -> Callable[[], bool]:
+    """Whether `n` messages are stored yet (none before a daemon has made the schema)."""
+
+    def check() -> bool:
+        try:
+            return _count(db_url, MESSAGES) >= n
+        except DBAPIError:
+            return False
+
+    return check
+
+
 def test_two_daemons_on_postgresql_share_the_sources_and_store_each_message_once(
     tmp_path: Path, pg_db_url: str
 ) -> None:
@@ -182,23 +219,22 @@ def test_two_daemons_on_postgresql_share_the_sources_and_store_each_message_once
     first = DaemonProcess(config, env, log_path=tmp_path / "first.log").start()
     second = DaemonProcess(config, env, log_path=tmp_path / "second.log").start()
     try:
-        # When mail keeps arriving in every source, wave after wave
+        # When mail keeps arriving in every source, wave after wave (the next once the last is stored)
+        expected = 0
         for wave in range(waves):
             for i in range(sources):
                 _lead_and_reply(Maildir(tmp_path / f"mail-{i}"), f"w{wave}s{i}", 2 + wave)
-            time.sleep(1.5)
-        expected = sources * waves * 2
-        first.wait_until(
-            "every message stored",
-            lambda: _count(pg_db_url, "SELECT count(*) FROM messages") >= expected,
-            120,
-        )
-        time.sleep(2)  # a few more rounds in which nothing may be stored twice
+            expected += sources * 2
+            first.wait_until(f"wave {wave + 1} stored", _stored_at_least(pg_db_url, expected), 120)
+        # And every source is polled again for a few more rounds (1 s apart), in which nothing may be
+        # stored twice
+        later = iso_z(now() + timedelta(seconds=2))
+        first.wait_until("more rounds of every source", lambda: polled_since(first.status(), later), 60)
     finally:
         codes = [first.stop()[0], second.stop()[0]]
     # Then each message is stored once, every lead is contacted, and both daemons did some of the work
     assert codes == [0, 0]
-    assert _count(pg_db_url, "SELECT count(*) FROM messages") == expected
+    assert _count(pg_db_url, MESSAGES) == expected
     distinct = "SELECT count(*) FROM (SELECT DISTINCT source, external_id FROM messages) AS d"
     assert _count(pg_db_url, distinct) == expected
     assert _count(pg_db_url, "SELECT count(*) FROM quarantine") == 0
@@ -273,12 +309,10 @@ def test_json_logs_carry_context_and_no_secret_appears_anywhere(tmp_path: Path, 
     assert any(e.get("source") == "inbox-0" and e.get("lead") and e.get("item") for e in entries)
     # And no secret appears in the log, in status (table and JSON), or in a command's error
     shown = daemon.log()
-    shown += replywatch("--config", str(config), "status", env=env).stdout
-    shown += replywatch("--config", str(config), "status", "--format", "json", env=env).stdout
+    shown += cli("--config", str(config), "status", env=env).stdout
+    shown += cli("--config", str(config), "status", "--format", "json", env=env).stdout
     unreachable = f"postgresql+psycopg://postgres:{secrets['db']}@127.0.0.1:{dead}/test"
-    failed = replywatch(
-        "--config", str(config), "status", env={**env, "REPLYWATCH_DATABASE_URL": unreachable}
-    )
+    failed = cli("--config", str(config), "status", env={**env, "REPLYWATCH_DATABASE_URL": unreachable})
     shown += failed.stdout + failed.stderr
     assert failed.returncode == 1 and "cannot open database" in failed.stderr
     for name, secret in secrets.items():
@@ -316,7 +350,7 @@ def test_smtp_down_on_monday_morning_the_digest_goes_once_when_it_is_back(
         # And the server comes back
         with smtp_server(port=smtp_port) as (server, _):
             daemon.wait_until("the digest delivered", lambda: len(server.received) >= 1, 120)
-            time.sleep(3)  # three more housekeeping rounds
+            daemon.holds("one delivery, three more housekeeping rounds", lambda: len(server.received) == 1, 3)
             received = list(server.received)
     finally:
         code, _ = daemon.stop()
@@ -334,7 +368,7 @@ def test_status_check_is_a_health_check(tmp_path: Path, db_url: str) -> None:
     before = replywatch("--config", str(config), "status", "--check")
     assert before.returncode == 1 and "inbox-0 not polled lately" in before.stdout
     # When a poll has run
-    replywatch("--config", str(config), "poll", "--once", check=True)
+    cli("--config", str(config), "poll", "--once", check=True)
     # Then it passes with one line
     after = replywatch("--config", str(config), "status", "--check")
     assert after.returncode == 0 and after.stdout.startswith("ok:")

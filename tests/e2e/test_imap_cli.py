@@ -1,4 +1,7 @@
-"""`replywatch poll --once` on a real IMAP inbox: killed midway and rerun, and a backfill with its bar."""
+"""`replywatch poll --once` on a real IMAP inbox: killed midway and rerun, and a backfill with its bar.
+
+The killed poll and the backfill in a terminal are real processes; the other commands run in this
+process (clirun.cli)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from clirun import clean_env, committed_cursors
+from clirun import clean_env, cli, committed_cursors
 from clirun import replywatch as run_replywatch
 
 from replywatch.demo import write_sample_dealership
@@ -27,7 +30,13 @@ pytest_plugins = ["servers.dovecot"]
 
 def replywatch(config: Path, db_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {"REPLYWATCH_DATABASE_URL": db_url, **env}
-    return run_replywatch("--config", str(config), *args, env=full_env, timeout=300, check=True)
+    return cli("--config", str(config), *args, env=full_env, check=True)
+
+
+def in_a_terminal(config: Path, db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A subprocess whose output rich treats as a terminal's (TTY_COMPATIBLE): the progress bar."""
+    env = {"REPLYWATCH_DATABASE_URL": db_url, "TTY_COMPATIBLE": "1", "NO_COLOR": "1"}
+    return run_replywatch("--config", str(config), *args, env=env, timeout=300, check=True)
 
 
 def imap_config(root: Path, sample_config: Path, account: Account) -> Path:
@@ -82,9 +91,7 @@ def test_backfill_since_a_day_shows_rate_and_eta(inbox: tuple[Path, str], tmp_pa
     config, _ = inbox
     db_url = f"sqlite:///{tmp_path / 'backfill.db'}"
     # When the last two weeks are backfilled in a terminal
-    done = replywatch(
-        config, db_url, "poll", "--once", "--since", "2026-11-16", TTY_COMPATIBLE="1", NO_COLOR="1"
-    )
+    done = in_a_terminal(config, db_url, "poll", "--once", "--since", "2026-11-16")
     # Then the bar showed messages/s and an ETA, and only the last two weeks' mail was read
     assert "messages/s" in done.stdout and "ETA" in done.stdout
     everything = replywatch(config, f"sqlite:///{tmp_path / 'all.db'}", "poll", "--once").stdout

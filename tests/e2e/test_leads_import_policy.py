@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from clirun import replywatch
+from clirun import cli as run_cli
 from mailbuild import DANA, Maildir, at, mail
 
 import replywatch as package
@@ -17,7 +17,7 @@ DEFAULT_RULES = Path(package.__file__).parent / "default_rules"
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return replywatch(*args, cwd=cwd)
+    return run_cli(*args, cwd=cwd)
 
 
 def test_a_late_lead_is_matched_by_the_policy_of_the_rules_beside_the_config(tmp_path: Path) -> None:

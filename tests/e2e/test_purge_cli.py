@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from clirun import replywatch
+from clirun import cli
 from sqlalchemy import func, select
 from wiring import pipeline as wired_pipeline
 
@@ -65,10 +65,10 @@ def _content(db_url: str, cutoff: datetime) -> tuple[int, int, int]:
 def test_purge_counts_then_removes_and_the_export_does_not_change(tmp_path: Path, db_url: str) -> None:
     # Given a dealership's three weeks in the database, and its contacts export
     config, env = _sample(tmp_path, db_url)
-    export = replywatch("--config", str(config), "contacts", "export", env=env, check=True).stdout
+    export = cli("--config", str(config), "contacts", "export", env=env, check=True).stdout
     assert export.count("\n") > 100
     # When a dry run is asked for content older than DAYS
-    dry = replywatch("--config", str(config), "purge", "--older-than", str(DAYS), "--dry-run", env=env)
+    dry = cli("--config", str(config), "purge", "--older-than", str(DAYS), "--dry-run", env=env)
     # Then it names what it would remove and changes nothing
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.startswith(f"would remove content older than {DAYS} days (before 20")
@@ -78,7 +78,7 @@ def test_purge_counts_then_removes_and_the_export_does_not_change(tmp_path: Path
     assert texts > recent > 0 and raw_kept == 1
     assert (messages, raw) == (texts - recent, 1)
     # When it is run for real
-    done = replywatch("--config", str(config), "purge", "--older-than", str(DAYS), env=env)
+    done = cli("--config", str(config), "purge", "--older-than", str(DAYS), env=env)
     # Then what it counted is removed: only the later messages keep their text, the raw mail is gone
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"removed content older than {DAYS} days")
@@ -87,16 +87,16 @@ def test_purge_counts_then_removes_and_the_export_does_not_change(tmp_path: Path
     assert (texts_after, raw_after) == (recent_after, 0) and messages == texts - texts_after > 0
     assert raw == 1
     # And the contacts export is byte for byte what it was
-    assert replywatch("--config", str(config), "contacts", "export", env=env, check=True).stdout == export
+    assert cli("--config", str(config), "contacts", "export", env=env, check=True).stdout == export
     # And a second run has nothing left to remove
-    again = replywatch("--config", str(config), "purge", "--older-than", str(DAYS), env=env)
+    again = cli("--config", str(config), "purge", "--older-than", str(DAYS), env=env)
     assert _report(again.stdout)[1:] == (0, 0)
 
 
 @pytest.mark.parametrize("days", ["0", "-5", "30d", "2.5"])
 def test_days_that_are_not_a_positive_whole_number_are_one_line_and_exit_1(tmp_path: Path, days: str) -> None:
     # Given no configuration at all (the argument is checked first); When DAYS is not a positive integer
-    result = replywatch("purge", f"--older-than={days}", cwd=tmp_path)
+    result = cli("purge", f"--older-than={days}", cwd=tmp_path)
     # Then one line says what DAYS must be
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [

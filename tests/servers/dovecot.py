@@ -8,6 +8,8 @@ own account; its sessions' `out=` byte counts are read from Dovecot's log.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import secrets
 import shutil
@@ -83,6 +85,8 @@ class Dovecot:
         special += "    special_use = \\Sent\n  }\n}\n"
         # No penalty for failed logins from loopback: tests fail logins on purpose, one after another.
         quick = "auth_failure_delay = 0\nlogin_trusted_networks = 127.0.0.0/8\n"
+        # Each imap process names its user and the command in hand (IDLE …) in its title: `command`.
+        quick += "verbose_proctitle = yes\n"
         return base + oauth_block + quick + special
 
     def start(self) -> None:
@@ -100,16 +104,46 @@ class Dovecot:
                 time.sleep(0.05)
         raise RuntimeError("dovecot did not start listening")
 
-    def stop(self) -> None:
+    def stop(self, end_sessions: bool = False) -> None:
+        """Stop the master. Its imap processes outlive it by about ten seconds, serving their clients,
+        then say BYE ("Server shutting down"); with `end_sessions` they are sent SIGTERM as soon as the
+        master is gone, as `systemctl stop` sends it to the unit's processes, and say it at once."""
         if self._proc and self._proc.poll() is None:
+            sessions = self.sessions() if end_sessions else []
             self._proc.send_signal(signal.SIGTERM)
             self._proc.wait(timeout=15)
+            self.end(sessions)
         self._proc = None
 
+    def sessions(self) -> list[int]:
+        """The pids of the imap processes serving clients now (the master's children, from /proc)."""
+        if self._proc is None or self._proc.poll() is not None:
+            return []
+        return [pid for pid in _children(self._proc.pid) if _is_imap(pid)]
+
+    @staticmethod
+    def end(sessions: list[int]) -> None:
+        """SIGTERM to each of these imap processes still there: each says BYE ("Server shutting down")
+        to its client, logs it and exits, as when its master ends it; returns once they are gone."""
+        for pid in sessions:
+            if _is_imap(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while any(_is_imap(pid) for pid in sessions) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    @staticmethod
+    def command(pid: int) -> str:
+        """An imap process's title, `dovecot/imap [user ip COMMAND]` (verbose_proctitle); "" once gone."""
+        return _title(pid)
+
     def account(self) -> Account:
-        """A fresh mailbox. Made ahead of start: Dovecot rereads its users file at most once a second."""
+        """A fresh mailbox. Made ahead of start: Dovecot rereads its users file at most once a second,
+        and a login it refuses meanwhile costs seconds, so when the spares run out a batch more is
+        written and given that second (no event tells when Dovecot has read them)."""
         if not self._spare:
-            self._add_users(1)
+            self._add_users(SPARE_ACCOUNTS)
             time.sleep(1.1)
         user, password = self._spare.pop()
         return Account(self, user, password)
@@ -222,6 +256,36 @@ class Account:
     @property
     def bytes_out(self) -> int:
         return self.server.bytes_out(self.user)
+
+
+def _title(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _children(parent: int) -> list[int]:
+    """The processes whose parent is `parent` now, read from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _is_imap(pid: int) -> bool:
+    """`pid` is still a live (not zombie) Dovecot imap process, one that serves a client's session."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    title = _title(pid)
+    return state != "Z" and (title.startswith("dovecot/imap [") or title.strip() == "dovecot/imap")
 
 
 def _self_signed(root: Path) -> None:
