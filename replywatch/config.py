@@ -161,6 +161,9 @@ class ImapSourceConfig(SourceBase, SecretMixin):
     since: date | None = None  # ignore mail that arrived before this day
     text_part_cap: int = Field(default=256 * 1024, ge=1024)
     timeout: float = 60.0
+    # A dropped connection is reopened this many times, waiting first, 2×first … s (at most 30 s) between.
+    reconnect_attempts: int = Field(default=6, ge=1, le=20)
+    reconnect_first_seconds: float = Field(default=0.5, gt=0, le=30)
 
     @model_validator(mode="after")
     def _safe_transport(self) -> ImapSourceConfig:

@@ -52,7 +52,8 @@ class ImapSource:
         self, cfg: ImapSourceConfig, *, batch_size: int = 200, backoff: Backoff | None = None
     ) -> None:
         self.name, self.cfg = cfg.name, cfg
-        self.batch_size, self.backoff = batch_size, backoff or Backoff()
+        self.batch_size = batch_size
+        self.backoff = backoff or Backoff(cfg.reconnect_attempts, cfg.reconnect_first_seconds)
         self.progress_total: int | None = None
 
     def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]:

@@ -191,14 +191,14 @@ def test_dovecot_restarted_while_the_daemon_idles_it_reconnects_and_stores_the_r
     assert database.message_count() == 4
 
 
-@pytest.mark.slow  # about 20 s: the poll's reconnect attempts (0.5 + 1 + 2 + 4 + 8 s) must run out first
 def test_dovecot_down_longer_than_the_reconnect_attempts_the_daemon_retries_soon_after_it_is_back(
     tmp_path: Path, dovecot: Dovecot, account: Account, db_url: str, database: Database
 ) -> None:
     # Given a daemon waiting in IDLE on an inbox it polls every 300 s
     pat = Customer("outage")
     account.append(pat.notice())
-    config = daemon_config(tmp_path, account, interval=300)
+    # (reconnecting twice, 0.2 s apart: the default six attempts would only make the outage longer)
+    config = daemon_config(tmp_path, account, interval=300, reconnect_attempts=2, reconnect_first_seconds=0.2)
     env = {"REPLYWATCH_DATABASE_URL": db_url}
     daemon = DaemonProcess(config, env).start()
     try:
