@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -131,8 +132,10 @@ def test_sigkill_mid_ingest_then_restart_equals_an_uninterrupted_run(sample: Sam
 def test_a_dropped_postgresql_connection_is_retried_and_nothing_is_lost(
     sample: Sample, pg_db_url: str
 ) -> None:
-    # Given a daemon on PostgreSQL whose connections can be told apart by application_name
-    url = f"{pg_db_url}&application_name=rw-daemon-under-test"
+    # Given a daemon on PostgreSQL whose connections can be told apart by application_name (its own, so
+    # that another test run on the same server is left alone)
+    name = f"rw-daemon-{uuid.uuid4().hex[:12]}"
+    url = f"{pg_db_url}&application_name={name}"
     daemon = DaemonProcess(sample.config, _daemon_env(url), FAST).start()
     try:
         _wait_first_commit(daemon, url)
@@ -144,7 +147,8 @@ def test_a_dropped_postgresql_connection_is_retried_and_nothing_is_lost(
             def drop() -> bool:
                 killed = admin.execute(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE application_name = 'rw-daemon-under-test'"
+                    " WHERE application_name = %s",
+                    (name,),
                 ).fetchone()
                 drops.append(int(killed[0]) if killed else 0)
                 return drops[-1] > 0
