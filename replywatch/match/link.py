@@ -16,7 +16,7 @@ from replywatch.match.policy import MatchPolicy
 from replywatch.match.score import Decision, decide
 from replywatch.match.types import MatchQuery
 from replywatch.store import Session, repo
-from replywatch.store.models import Message
+from replywatch.store.repo import StoredMessage
 
 # Roles of message keys a new lead can explain: addresses and numbers, and name blocking keys.
 LEAD_ROLES = ("from", "reply_to", "to", "cc", "loose", "text_phone", "name")
@@ -50,7 +50,7 @@ def match_row(message_id: int, decision: Decision, now: datetime) -> dict[str, A
     }
 
 
-def facts_of(message: Message) -> MessageFacts:
+def facts_of(message: StoredMessage) -> MessageFacts:
     return MessageFacts(
         message.direction,
         message.channel,

@@ -234,18 +234,33 @@ def message_ids_by_keys(
     return sorted(found)
 
 
+class StoredMessage(NamedTuple):
+    """A stored message as matching reads it again."""
+
+    id: int
+    external_id: str
+    direction: str
+    channel: str
+    sent_at: datetime
+    sender_name: str | None
+    subject: str | None
+    snippet: str | None
+    store_id: int | None
+    header_message_id: str | None
+
+
 def messages_with_keys(
     session: Session, message_ids: Sequence[int]
-) -> list[tuple[Message, dict[str, list[str]]]]:
-    """Stored messages with their keys by role, for re-matching."""
-    messages = {
-        m.id: m for m in session.scalars(select(Message).where(one_of(session, Message.id, message_ids)))
-    }
+) -> list[tuple[StoredMessage, dict[str, list[str]]]]:
+    """Stored messages with their keys by role, for re-matching, in id order."""
+    columns = [getattr(Message, field) for field in StoredMessage._fields]
+    stmt = select(*columns).where(one_of(session, Message.id, message_ids))
+    messages = {row.id: row for row in map(StoredMessage._make, session.execute(stmt))}
     keys: dict[int, dict[str, list[str]]] = {i: {} for i in messages}
-    stmt = select(MessageKey.message_id, MessageKey.role, MessageKey.value).where(
+    stmt_keys = select(MessageKey.message_id, MessageKey.role, MessageKey.value).where(
         one_of(session, MessageKey.message_id, message_ids)
     )
-    for message_id, role, value in session.execute(stmt):
+    for message_id, role, value in session.execute(stmt_keys):
         keys[message_id].setdefault(role, []).append(value)
     return [(messages[i], keys[i]) for i in sorted(messages)]
 
