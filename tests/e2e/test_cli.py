@@ -95,6 +95,8 @@ def test_init_writes_a_config_and_rules_that_validate(tmp_path: Path) -> None:
     checked = cli("--config", "site/replywatch.toml", "rules", "check", cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert "all valid" in checked.stdout
+    # And the rule format every rule file points to is there too
+    assert "[[rule]]" in (tmp_path / "site" / "rules" / "README.md").read_text()
     # And a second init does not overwrite the edited file
     again = cli("init", "site", cwd=tmp_path)
     assert again.returncode == 1 and "already exists" in again.stderr
