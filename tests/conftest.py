@@ -35,9 +35,14 @@ def need(reason: str, what: str) -> None:
     pytest.skip(reason)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+# Wraps pytest's own summary (tryfirst: the outermost), so these are the last lines above the counts.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> Iterator[None]:
     """One line at the end: which servers or files were missing, so skipped tests are never silent; and
     one when `make test` left the slow tests out."""
+    yield
     if _MISSING:
         listed = "; ".join(f"{what} ({n} tests)" for what, n in sorted(_MISSING.items()))
         terminalreporter.write_line(
@@ -83,7 +88,8 @@ def _pg_schema() -> Iterator[str]:
     try:
         conn = psycopg.connect(_libpq_dsn(base), autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        need(f"PostgreSQL at {base}: {exc}", "PostgreSQL (a server on 127.0.0.1:5432, database test)")
+        u = make_url(base)
+        need(f"PostgreSQL at {base}: {exc}", f"PostgreSQL at {u.host}:{u.port or 5432} ({u.database})")
     with conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     yield f"{base}?options=-csearch_path%3D{schema}"
