@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.clock import now as clock_now
@@ -103,11 +103,6 @@ class Leases:
                 .values(owner="", expires_at=_NEVER)
                 .execution_options(synchronize_session=False)
             )
-
-
-def forget(session: Session, sources: Iterable[str]) -> None:
-    """Drop lease rows (a source removed from the configuration)."""
-    session.execute(delete(SourceLease).where(SourceLease.source.in_(list(sources))))
 
 
 def _ensure_row(session: Session, source: str) -> None:
