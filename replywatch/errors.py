@@ -45,3 +45,12 @@ class TransientSourceError(SourceError):
 
 class PermanentSourceError(SourceError):
     """Retrying will not help (bad credentials, missing path): the source stops until fixed."""
+
+
+def describe(exc: BaseException) -> str:
+    """What went wrong, as the quarantine and `status` say it: our errors in their own words, any other
+    with its type (it is a bug or a surprise, and the type is half of what it says)."""
+    if isinstance(exc, ReplywatchError):
+        return str(exc)
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -19,7 +19,7 @@ from replywatch.clock import as_utc
 from replywatch.clock import now as clock_now
 from replywatch.config import SecretMixin, SourceConfig
 from replywatch.domain.vocabulary import MatchStatus
-from replywatch.errors import ConfigError, PermanentSourceError, SourceError, StoreError
+from replywatch.errors import ConfigError, PermanentSourceError, SourceError, StoreError, describe
 from replywatch.ingest.pipeline import Pipeline, PollResult
 from replywatch.sources.base import RawItem, Source
 from replywatch.sources.factory import build_source
@@ -237,6 +237,5 @@ class SourceWorker(threading.Thread):
 
 
 def _reason(exc: Exception) -> str:
-    """One line for `status`: the error's own words, with its type when they are not ours."""
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    """One line for `status`."""
+    return (describe(exc).splitlines() or [type(exc).__name__])[0]

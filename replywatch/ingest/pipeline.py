@@ -20,7 +20,7 @@ from replywatch.classify.rules import RuleSet
 from replywatch.clock import now as clock_now
 from replywatch.config import Settings
 from replywatch.domain.vocabulary import Channel
-from replywatch.errors import ReplywatchError, SourceError, StoreError
+from replywatch.errors import SourceError, StoreError, describe
 from replywatch.ingest import collector
 from replywatch.ingest.batch import BatchStore
 from replywatch.ingest.directory import Directory
@@ -104,7 +104,7 @@ class Pipeline:
             try:
                 prepared.append(preparer.prepare(item))
             except Exception as exc:  # one bad item must never block the source: keep it, with why
-                bad.append((item, _reason(exc)))
+                bad.append((item, describe(exc)))
         cursors = _latest_cursors(batch)
         result.seen += len(batch)
         try:
@@ -160,7 +160,7 @@ class Pipeline:
                     except DATABASE_ERRORS:
                         raise
                     except Exception as exc:
-                        bad.append((p.item, _reason(exc)))
+                        bad.append((p.item, describe(exc)))
             changed = sources.update_statuses(session, source, changes) if changes else []
             if changed:
                 store.affected_leads |= sources.matched_lead_ids(session, changed)
@@ -241,7 +241,3 @@ def _latest_cursors(batch: list[RawItem]) -> dict[str, str]:
         if item.cursor:
             latest[item.cursor[0]] = item.cursor[1]
     return latest
-
-
-def _reason(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, ReplywatchError) else f"{type(exc).__name__}: {exc}"

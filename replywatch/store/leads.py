@@ -20,7 +20,7 @@ from replywatch.store.models import (
     clip_texts,
 )
 from replywatch.store.repo import CONTACT_COLUMNS
-from replywatch.store.sql import chunks
+from replywatch.store.sql import chunks, is_postgres
 
 _LOCK_CHUNK = 1000
 
@@ -145,7 +145,7 @@ def lock_leads(session: Session, ids: list[int]) -> None:
     the contact state of their own snapshot, and the last one would lose the other's touch. Writers in a
     store.db.batch_transaction take turns already; this guards any that do not. SQLite serialises
     writers itself."""
-    if not ids or session.get_bind().dialect.name != "postgresql":
+    if not ids or not is_postgres(session):
         return
     for chunk in chunks(ids, _LOCK_CHUNK):
         session.execute(select(Lead.id).where(Lead.id.in_(chunk)).order_by(Lead.id).with_for_update())
