@@ -9,7 +9,6 @@ from replywatch.config import Settings, StoreConfig
 from replywatch.domain.business_hours import BusinessHours
 from replywatch.store import Session, Sessions
 from replywatch.store import directory as rows
-from replywatch.store.directory import sync_directory
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,6 @@ class Directory:
 def open_directory(sessions: Sessions, settings: Settings) -> Directory:
     """The configuration synced into the database (idempotent, safe when several start at once), then
     the directory read back: what an edge (a command, a daemon generation) does once at start-up."""
-    sync_directory(sessions, settings)
+    rows.sync_directory(sessions, settings)
     with sessions() as session:
         return Directory.load(session, settings)
