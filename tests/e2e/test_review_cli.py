@@ -67,18 +67,19 @@ class Terminal:
         os.close(child)
         self.screen = ""
 
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+    def wait_for(self, *texts: str, timeout: float = 30.0) -> str:
+        """The screen once every one of `texts` is on it (a screen arrives in several writes)."""
         deadline = time.monotonic() + timeout
-        while text not in self.seen:
+        while not all(text in self.seen for text in texts):
             remaining = deadline - time.monotonic()
-            assert remaining > 0, f"{text!r} never appeared; screen:\n{self.seen}"
+            assert remaining > 0, f"{texts!r} never all appeared; screen:\n{self.seen}"
             ready, _, _ = select.select([self.fd], [], [], remaining)
             if ready:
                 try:
                     self.screen += os.read(self.fd, 65536).decode("utf-8", "replace")
                 except OSError:  # the program ended and closed the terminal
                     break
-        assert text in self.seen, self.seen
+        assert all(text in self.seen for text in texts), self.seen
         return self.seen
 
     @property
@@ -100,19 +101,18 @@ def test_the_interactive_queue_decides_one_item_per_keystroke(tmp_path: Path) ->
     dealership(tmp_path)
     term = Terminal([sys.executable, "-m", "replywatch", "review"], tmp_path)
     # When the reviewer opens the queue, the first mail shows with both candidate leads, ranked
-    first = term.wait_for("[Enter] accept top")
-    assert "review item" in first and "(1 of 2)" in first
+    first = term.wait_for("(1 of 2)", "[Enter] accept top")
+    assert "review item" in first
     assert "john@plumbing.example" in first and "Call me" in first
     assert re.search(r"1 │ S2 .*same name", first) and re.search(r"2 │ S1 .*same name", first)
     # And "2" accepts the second lead: the next mail is shown at once
     term.press("2")
-    second = term.wait_for("(2 of 2)")
-    assert "→ lead S1" in second and "js@bigco.example" in second
+    second = term.wait_for("→ lead S1", "(2 of 2)", "js@bigco.example")
+    assert second.index("→ lead S1") < second.index("(2 of 2)") < second.index("js@bigco.example")
     # And "r" rejects that one, which ends the queue
     term.press("r")
-    term.wait_for("left in the queue")
+    term.wait_for("accepted 1, rejected 1, skipped 0; 0 left in the queue")
     assert term.close() == 0
-    assert "accepted 1, rejected 1, skipped 0; 0 left in the queue" in term.seen
     # Then the first lead shows contacted, nothing waits, and the queue is empty for good
     export = cli("contacts", "export", "--format", "json", cwd=tmp_path)
     rows = {r["lead_id"]: r for r in json.loads(export.stdout)}
@@ -129,9 +129,8 @@ def test_skip_and_quit_leave_items_waiting(tmp_path: Path) -> None:
     term.press("s")
     term.wait_for("(2 of 2)")
     term.press("q")
-    term.wait_for("left in the queue")
+    term.wait_for("accepted 0, rejected 0, skipped 1; 2 left in the queue")
     assert term.close() == 0
-    assert "accepted 0, rejected 0, skipped 1; 2 left in the queue" in term.seen
 
 
 def test_scriptable_review_commands(tmp_path: Path) -> None:
