@@ -355,6 +355,13 @@ class DaemonConfig(_Strict):
     lease_seconds: int = Field(default=60, ge=3, le=3600)
     # How often the digest schedule and the re-matching sweep run.
     housekeeping_seconds: int = Field(default=30, ge=1, le=3600)
+    # A source worker with no progress for three intervals plus this is stuck: the watchdog restarts it,
+    # and `status` calls a source nobody has polled for as long stalled.
+    watchdog_grace_seconds: int = Field(default=60, ge=1, le=3600)
+
+    def stall_limit(self, interval: float) -> float:
+        """Seconds without progress after which a source's worker is stuck and the source stalled."""
+        return 3 * interval + self.watchdog_grace_seconds
 
 
 class Settings(_Strict):

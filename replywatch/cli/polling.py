@@ -139,9 +139,9 @@ def status(
     from replywatch.reports.status import source_health
 
     rt = runtime(ctx)
-    intervals = {s.name: float(s.interval) for s in rt.settings.sources}
+    limits = {s.name: rt.settings.daemon.stall_limit(s.interval) for s in rt.settings.sources}
     with rt.sessions() as session:
-        report = source_health(session, list(intervals), now(), intervals)
+        report = source_health(session, list(limits), now(), limits)
     if check:
         _health_check(report)
     if format == "json":

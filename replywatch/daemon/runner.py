@@ -1,7 +1,8 @@
 """The daemon: a generation of workers built from the configuration, replaced whole on SIGHUP.
 
-Threads: one per source (polls under a lease), a heartbeat (renews the leases held), housekeeping
-(the digest schedule and the re-matching sweep). The main thread only waits for signals: SIGTERM or
+Threads: one per source (polls under a lease), a heartbeat (renews the leases held), a watchdog
+(replaces a source worker that is stuck), housekeeping (the digest schedule and the re-matching sweep).
+The main thread only waits for signals: SIGTERM or
 SIGINT stop the workers after the item in hand (the pipeline commits what it has) and the process exits
 0 within STOP_GRACE_S; SIGHUP loads the configuration and rules again and, if they are valid, restarts
 the workers with them (an invalid file is reported and the running configuration kept).
@@ -23,6 +24,7 @@ from replywatch.clock import now
 from replywatch.config import Settings, load_settings
 from replywatch.daemon.logs import secrets_of, set_secrets
 from replywatch.daemon.sweep import Seen, sweep_recent
+from replywatch.daemon.watchdog import Watchdog
 from replywatch.daemon.worker import Shared, SourceWorker
 from replywatch.digest.schedule import send_due_digests
 from replywatch.ingest.directory import Directory, open_directory
@@ -42,7 +44,8 @@ class Generation:
     rules: RuleSet
     directory: Directory
     shared: Shared
-    threads: list[threading.Thread] = field(default_factory=list)
+    workers: list[SourceWorker] = field(default_factory=list)  # the watchdog replaces stuck ones
+    threads: list[threading.Thread] = field(default_factory=list)  # heartbeat, watchdog, housekeeping
 
 
 class Daemon:
@@ -105,14 +108,16 @@ class Daemon:
         pipeline = Pipeline(sessions, settings, rules, directory)
         shared = Shared(sessions, pipeline, leases, threading.Event())
         gen = Generation(settings, rules, directory, shared)
-        gen.threads = [SourceWorker(cfg, shared, self.interval) for cfg in settings.sources]
-        gen.threads.append(
-            threading.Thread(target=self._heartbeat, args=(gen,), name="heartbeat", daemon=True)
-        )
-        gen.threads.append(
-            threading.Thread(target=self._housekeeping, args=(gen,), name="housekeeping", daemon=True)
-        )
-        for thread in gen.threads:
+        gen.workers = [SourceWorker(cfg, shared, self.interval) for cfg in settings.sources]
+        gen.threads = [
+            threading.Thread(target=target, args=(gen,), name=name, daemon=True)
+            for name, target in (
+                ("heartbeat", self._heartbeat),
+                ("watchdog", self._watchdog),
+                ("housekeeping", self._housekeeping),
+            )
+        ]
+        for thread in [*gen.workers, *gen.threads]:
             thread.start()
         names = ", ".join(s.name for s in settings.sources) or "none"
         log.info(
@@ -128,9 +133,10 @@ class Daemon:
     def _finish(self, gen: Generation) -> None:
         gen.shared.stop.set()
         deadline = time.monotonic() + STOP_GRACE_S
-        for thread in gen.threads:
+        threads = [*gen.workers, *gen.threads]
+        for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        busy = [t.name for t in gen.threads if t.is_alive()]
+        busy = [t.name for t in threads if t.is_alive()]
         if busy:
             # Their uncommitted work is rolled back with the process; cursors were not advanced past it.
             log.warning("still busy at the stop deadline, abandoned: %s", ", ".join(busy))
@@ -166,6 +172,14 @@ class Daemon:
             if lost:
                 log.warning("lease lost to another daemon: %s", ", ".join(sorted(lost)))
                 shared.mark_lost(lost)
+
+    def _watchdog(self, gen: Generation) -> None:
+        watchdog = Watchdog(
+            gen.shared, gen.settings.daemon, lambda w: SourceWorker(w.cfg, w.shared, self.interval)
+        )
+        every = min(5.0, max(0.5, gen.settings.daemon.watchdog_grace_seconds / 4))
+        while not gen.shared.stop.wait(every):
+            gen.workers = watchdog.check(gen.workers)
 
     def _housekeeping(self, gen: Generation) -> None:
         shared, settings = gen.shared, gen.settings

@@ -8,6 +8,9 @@ touch then stays unmatched. Whenever new leads or messages have been stored sinc
 messages stored in the last RECENT that are still unmatched or in review, that a person has not decided
 and that are not noise, are matched again (in time order, so a touch found again explains the replies
 after it), and the contact state of the leads they move is recomputed.
+
+Since every batch takes that turn, the sweep is a safety net that should find nothing: whenever it does
+change a match it says so (WARNING, with the messages), for that means some writer bypassed the turn.
 """
 
 from __future__ import annotations
@@ -45,9 +48,19 @@ def sweep_recent(
     with batch_transaction(sessions) as session:  # the write lock only when there is something to look at
         ids = repo.undecided_since(session, now - RECENT)
         if ids:
+            before = repo.match_states(session, ids)
             matching = Matching(policy, settings.matching.lead_open_days, directory, now)
             affected = rematch(session, ids, matching)
             refresh_contacts(session, directory, affected)
-            if affected:
-                log.info("matched again %d recent messages: %d leads changed", len(ids), len(affected))
+            after = repo.match_states(session, ids)
+            changed = sorted(m for m in set(before) | set(after) if before.get(m) != after.get(m))
+            if changed:
+                log.warning(
+                    "the sweep changed %d of %d recent matches (messages %s): a writer stored them outside"
+                    " the batch turn",
+                    len(changed),
+                    len(ids),
+                    ", ".join(map(str, changed[:20])),
+                    extra={"changed": len(changed)},
+                )
     return newest

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -69,22 +70,32 @@ def fingerprint(cfg: SourceConfig) -> str:
     return digest.hexdigest()[:32]
 
 
+class Abandoned(Exception):
+    """The source failed after the watchdog gave up on its worker: not news for `status` (the stall was
+    recorded, and a new worker may have polled since); the pipeline records only a SourceError."""
+
+
 class _Stoppable:
     """The source, ending early (after the item in hand) when the daemon stops or loses the lease; the
-    pipeline then stores and commits what it has, cursor included."""
+    pipeline then stores and commits what it has, cursor included. Each item read is progress."""
 
-    def __init__(self, source: Source, should_stop: Callable[[], bool]) -> None:
-        self.source, self.name, self.should_stop = source, source.name, should_stop
+    def __init__(self, source: Source, worker: SourceWorker) -> None:
+        self.source, self.name, self.worker = source, source.name, worker
 
     def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]:
         inner = self.source.items(cursors)
         try:
             for item in inner:
+                self.worker.progressed()
                 log.debug("read %s", item.position, extra={"source": self.name, "item": item.external_id})
                 yield item
-                if self.should_stop():
+                if self.worker.should_stop():
                     log.info("stopping after this item", extra={"source": self.name, "item": item.position})
                     return
+        except SourceError as exc:
+            if self.worker.abandoned.is_set():
+                raise Abandoned(str(exc)) from None
+            raise
         finally:
             close = getattr(inner, "close", None)
             if close is not None:
@@ -92,6 +103,9 @@ class _Stoppable:
 
 
 class SourceWorker(threading.Thread):
+    """Polls one source for the life of a daemon generation, or until the watchdog gives up on it
+    (`abandon`): a worker that has made no progress for `stall_limit` seconds inside a turn is stuck."""
+
     def __init__(self, cfg: SourceConfig, shared: Shared, interval: int | None = None) -> None:
         super().__init__(name=f"source:{cfg.name}", daemon=True)
         self.cfg, self.shared = cfg, shared
@@ -101,20 +115,54 @@ class SourceWorker(threading.Thread):
         self.idle_ready = False  # IDLE said there is mail: poll now, due or not
         # An IMAP source waits in IDLE between polls, holding its lease; it is never "not due".
         self.idles = cfg.type == "imap"
+        self.abandoned = threading.Event()
+        self._turn_since: float | None = None  # monotonic: in a turn since, or None between turns
+        self._progress_at = time.monotonic()
+        self._down_since: datetime | None = None  # the first failure of the current run of failures
+
+    # -- for the watchdog ------------------------------------------------------------------------
+    def progressed(self) -> None:
+        self._progress_at = time.monotonic()
+
+    def stuck_for(self) -> float:
+        """Seconds without progress inside a turn (0 between turns: waiting for the next is not stuck)."""
+        if self._turn_since is None:
+            return 0.0
+        return time.monotonic() - max(self._progress_at, self._turn_since)
+
+    def abandon(self) -> None:
+        """Given up on by the watchdog: this thread ends as soon as it can and touches the lease no more
+        (a new worker holds it); a source that can cut its link (`abort`) is asked to, to wake a read."""
+        self.abandoned.set()
+        abort = getattr(self.source, "abort", None)
+        if abort is not None:
+            with contextlib.suppress(Exception):
+                abort()
+
+    def _over(self) -> bool:
+        return self.shared.stop.is_set() or self.abandoned.is_set()
+
+    def should_stop(self) -> bool:
+        """Whether a poll should end after the item in hand: stopping, abandoned, or the lease lost."""
+        return self._over() or self.cfg.name in self.shared.lost
 
     def run(self) -> None:
-        stop = self.shared.stop
         self.print = fingerprint(self.cfg)
-        while not stop.is_set():
+        while not self._over():
+            self._turn_since = time.monotonic()
             try:
                 wait = self._turn()
             except Exception as exc:  # never let one source's surprise end its thread or keep its lease
+                if self.abandoned.is_set():
+                    break
                 log.exception("source worker failed; trying again", extra={"source": self.cfg.name})
                 self._failed(_reason(exc), paused=False, recorded=False)
                 self._release()
                 wait = self._backoff()
-            if wait > 0:
-                stop.wait(wait * random.uniform(0.9, 1.1))
+            finally:
+                self._turn_since = None
+            if wait > 0 and not self._over():
+                self.shared.stop.wait(wait * random.uniform(0.9, 1.1))
         self._release()
 
     def _turn(self) -> float:
@@ -133,13 +181,14 @@ class SourceWorker(threading.Thread):
             return min(self.interval, max(0.5, left))
         self.shared.hold(name, True)
         ok = self._poll()
-        if self.shared.stop.is_set():
+        if self._over():
             return 0
         source = self.source
         if ok and source is not None and hasattr(source, "wait_for_changes"):
             with self.shared.sessions() as session:
                 cursors = sources.cursors(session, name)
             # Sits in IDLE holding the lease (renewed by the heartbeat) until mail comes or interval passes.
+            self.progressed()
             self.idle_ready = bool(source.wait_for_changes(self.interval, self.shared.stop, cursors))
             if name in self.shared.lost:
                 self.idle_ready = False
@@ -150,6 +199,8 @@ class SourceWorker(threading.Thread):
 
     def _release(self) -> None:
         name = self.cfg.name
+        if self.abandoned.is_set():
+            return  # the watchdog released it; a new worker may hold it now
         if name in self.shared.held_now():
             self.shared.hold(name, False)  # first, so that the heartbeat does not renew it meanwhile
             with contextlib.suppress(Exception):  # the lease expires on its own if the store is down
@@ -188,8 +239,11 @@ class SourceWorker(threading.Thread):
                 self.source = build_source(self.cfg)
                 if hasattr(self.source, "interrupt"):
                     self.source.interrupt = self.shared.stop  # retry waits end when the daemon stops
-            stoppable = _Stoppable(self.source, lambda: self.shared.stop.is_set() or name in self.shared.lost)
-            result = self.shared.pipeline.poll(stoppable)
+            stoppable = _Stoppable(self.source, self)
+            result = self.shared.pipeline.poll(stoppable, lambda _result: self.progressed())
+        except Abandoned as exc:
+            log.info("the worker given up on has ended: %s", exc, extra={"source": name})
+            return False
         except (PermanentSourceError, ConfigError) as exc:
             self._failed(str(exc), paused=True, recorded=isinstance(exc, SourceError))
             log.error(
@@ -212,6 +266,10 @@ class SourceWorker(threading.Thread):
         return True
 
     def _failed(self, error: str, *, paused: bool, recorded: bool) -> None:
+        if self.abandoned.is_set():
+            return  # the watchdog recorded why; what the cut link raised since says nothing new
+        if self._down_since is None:
+            self._down_since = self.shared.now()
         with contextlib.suppress(Exception), self.shared.sessions() as session, session.begin():
             if not recorded:  # the pipeline records source errors itself; these happened outside it
                 sources.record_poll(session, self.cfg.name, self.shared.now(), error)
@@ -219,6 +277,10 @@ class SourceWorker(threading.Thread):
 
     def _succeeded(self, result: PollResult, started: datetime) -> None:
         name = self.cfg.name
+        if self._down_since is not None:
+            down = (self.shared.now() - self._down_since).total_seconds()
+            log.info("polled again after failing for %.0f s", down, extra={"source": name, "down_s": down})
+            self._down_since = None
         with self.shared.sessions() as session, session.begin():
             sources.set_paused(session, name, None)
             rows = sources.stored_since(session, name, started, ITEM_LOG_LIMIT)

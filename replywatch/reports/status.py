@@ -14,14 +14,15 @@ from replywatch.reports.digests import digest_status
 from replywatch.store.digest_runs import FAILED
 from replywatch.store.models import Lead, Match, Quarantine, SourceLease, SourceState
 
-STALL_GRACE_S = 60  # beyond three intervals plus this, a source nobody polls is stalled
+DEFAULT_STALL_S = 3 * 60 + 60  # three default intervals and the default grace ([daemon] config)
 
 
 def source_health(
-    session: Session, source_names: list[str], now: datetime, intervals: dict[str, float] | None = None
+    session: Session, source_names: list[str], now: datetime, stall_limits: dict[str, float] | None = None
 ) -> dict[str, Any]:
     """Per source: last success and attempt, lag, failures, pause, who holds it; `failing` names the
-    sources failing now and the failed digests; `stalled` the sources not polled for three intervals."""
+    sources failing now and the failed digests; `stalled` the sources nobody has polled for their stall
+    limit (three intervals and the watchdog's grace: `DaemonConfig.stall_limit`)."""
     states = {s.source: s for s in session.scalars(select(SourceState))}
     leases = {x.source: x for x in session.scalars(select(SourceLease))}
     sources = []
@@ -31,7 +32,7 @@ def source_health(
         lease = leases.get(name)
         held = lease is not None and lease.owner and as_utc(lease.expires_at) > now
         last_attempt = as_utc(state.last_attempt_at) if state and state.last_attempt_at else None
-        limit = 3 * (intervals or {}).get(name, 60) + STALL_GRACE_S
+        limit = (stall_limits or {}).get(name, DEFAULT_STALL_S)
         if last_attempt is None or (now - last_attempt).total_seconds() > limit:
             stalled.append(name)
         sources.append(

@@ -55,9 +55,24 @@ class ImapSource:
         self.batch_size = batch_size
         self.backoff = backoff or Backoff(cfg.reconnect_attempts, cfg.reconnect_first_seconds)
         self.progress_total: int | None = None
+        self._links: set[Connection] = set()  # open now, for `abort`
+
+    def abort(self) -> None:
+        """Cut every link this source has open (from another thread: the daemon's watchdog)."""
+        for conn in list(self._links):
+            conn.abort()
+
+    def _connect(self) -> Connection:
+        conn = Connection(self.cfg, self.backoff)
+        self._links.add(conn)
+        return conn
+
+    def _disconnect(self, conn: Connection) -> None:
+        self._links.discard(conn)
+        conn.close()
 
     def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]:
-        conn = Connection(self.cfg, self.backoff)
+        conn = self._connect()
         try:
             plans = [self._plan(conn, name, sent, cursors.get(name)) for name, sent in self._folders(conn)]
             self.progress_total = sum(len(p.uids) for p in plans)
@@ -66,7 +81,7 @@ class ImapSource:
         except IMAPClientError as exc:  # the server said NO or BAD to a command every poll needs
             raise TransientSourceError(f"{self.cfg.host}: {exc}") from None
         finally:
-            conn.close()
+            self._disconnect(conn)
 
     def _folders(self, conn: Connection) -> list[tuple[str, bool]]:
         listed = conn.call(lambda c: c.list_folders())
@@ -144,7 +159,7 @@ class ImapSource:
         mail, the link dropped, or without IDLE the interval passed); False when `timeout` passed
         quietly or `stop` was set."""
         stop = stop or threading.Event()
-        conn = Connection(self.cfg, self.backoff)
+        conn = self._connect()
         try:
             client = conn.call(lambda c: c)
             if not client.has_capability("IDLE"):
@@ -158,7 +173,7 @@ class ImapSource:
         except (OSError, IMAPClientAbortError):
             return True  # the next poll reconnects, with backoff, and reports what it finds
         finally:
-            conn.close()
+            self._disconnect(conn)
 
 
 def _beyond(info: dict[bytes, Any], mark: dict[str, Any], uidvalidity: int | None) -> bool:

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from replywatch.config import ImapSourceConfig
 from replywatch.errors import PermanentSourceError, TransientSourceError
 from replywatch.sources.imap_auth import login
 
 T = TypeVar("T")
+log = logging.getLogger("replywatch.sources.imap")
 
 
 @dataclass(frozen=True)
@@ -50,13 +53,40 @@ class Connection:
         self._client: IMAPClient | None = None
         self.folder: str | None = None
         self.uidvalidity: int | None = None
+        self.aborted = False
+        self._down_since: float | None = None  # monotonic: when the link dropped, until it is back
+
+    @property
+    def where(self) -> str:
+        return f"{self.cfg.host}:{self.cfg.effective_port}"
+
+    def abort(self) -> None:
+        """Cut the link from another thread (the daemon's watchdog): a blocked read wakes with an error,
+        and no reconnect follows."""
+        self.aborted = True
+        client = self._client
+        if client is not None:
+            _shutdown(client)
+
+    def _dropped_link(self, state: RetryCallState) -> None:
+        """Before a reconnect: the drop is logged once, with why; the reconnect says how long it took."""
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            error = state.outcome.exception() if state.outcome else None
+            log.info(
+                "connection to %s lost (%s); reconnecting",
+                self.where,
+                error or "closed",
+                extra={"source": self.cfg.name},
+            )
+        self._forget()
 
     def call(self, command: Callable[[IMAPClient], T]) -> T:
         retrying = Retrying(
             retry=retry_if_exception(_dropped),
             wait=wait_exponential(multiplier=self.backoff.first, max=self.backoff.most),
             stop=stop_after_attempt(self.backoff.attempts),
-            before_sleep=lambda _state: self._forget(),
+            before_sleep=self._dropped_link,
             reraise=True,
         )
         try:
@@ -85,6 +115,8 @@ class Connection:
 
     def _open(self) -> IMAPClient:
         cfg = self.cfg
+        if self.aborted:
+            raise TransientSourceError(f"{self.where}: connection cut by the watchdog")
         context = tls_context(cfg)
         client = IMAPClient(
             cfg.host, port=cfg.effective_port, ssl=cfg.mode == "tls", ssl_context=context, timeout=cfg.timeout
@@ -100,6 +132,15 @@ class Connection:
             _shutdown(client)
             raise
         self._client = client
+        if self._down_since is not None:
+            down = time.monotonic() - self._down_since
+            self._down_since = None
+            log.info(
+                "reconnected to %s after %.1f s",
+                self.where,
+                down,
+                extra={"source": cfg.name, "down_s": round(down, 1)},
+            )
         return client
 
     def _reselect(self, client: IMAPClient, folder: str) -> None:

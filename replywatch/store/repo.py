@@ -347,6 +347,17 @@ def match_leads(session: Session, message_ids: Sequence[int]) -> dict[int, int |
     return {message_id: lead_id for message_id, lead_id in session.execute(stmt)}
 
 
+def match_states(session: Session, message_ids: Sequence[int]) -> dict[int, tuple[int | None, str]]:
+    """message id → (the lead its match names, its status): what a re-match may change."""
+    found: dict[int, tuple[int | None, str]] = {}
+    for part in chunks(sorted(message_ids)):
+        stmt = select(Match.message_id, Match.lead_id, Match.status).where(
+            one_of(session, Match.message_id, part)
+        )
+        found.update({m: (lead, str(status)) for m, lead, status in session.execute(stmt)})
+    return found
+
+
 def fill_message_stores(session: Session, stores: Mapping[int, int]) -> None:
     """message id → store id, for messages stored without a store (a customer's, whose lead has one)."""
     if stores:

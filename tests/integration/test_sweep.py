@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from mailbuild import DANA, Maildir, at, mail, settings
 from sqlalchemy import select
 from wiring import pipeline as wired_pipeline
@@ -16,7 +18,7 @@ from replywatch.store.models import Lead, LeadIdentity, Match
 
 
 def test_messages_stored_beside_a_lead_they_could_not_see_are_matched_by_the_sweep(
-    tmp_path: Path, db_url: str
+    tmp_path: Path, db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given our follow-up and the customer's reply stored while no lead explained them
     box = Maildir(tmp_path / "mail")
@@ -40,6 +42,7 @@ def test_messages_stored_beside_a_lead_they_could_not_see_are_matched_by_the_swe
     with sessions() as session:
         assert session.scalar(select(Lead.contact_at)) is None
     # When the daemon's housekeeping sweeps
+    caplog.set_level(logging.WARNING, logger="replywatch.daemon.sweep")
     seen = sweep_recent(sessions, cfg, pipeline.directory, pipeline.rules.policy, now(), (0, 0))
     # Then both messages belong to the lead and it shows contacted at the reply
     with sessions() as session:
@@ -47,5 +50,8 @@ def test_messages_stored_beside_a_lead_they_could_not_see_are_matched_by_the_swe
         contact = session.scalar(select(Lead.contact_at))
     assert statuses == {"matched"}
     assert contact == at(3, 12)
+    # And it says so, for a writer went around the batch turn: the sweep should change nothing
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "the sweep changed 2 of 2 recent matches" in warned[0], warned
     # And a sweep with nothing new stored does nothing
     assert sweep_recent(sessions, cfg, pipeline.directory, pipeline.rules.policy, now(), seen) == seen
