@@ -247,6 +247,39 @@ def test_two_daemons_on_postgresql_share_the_sources_and_store_each_message_once
         assert "new items" in daemon.log(), f"{daemon.log_path.name} did no work:\n{daemon.log()}"
 
 
+def test_two_daemons_started_together_on_a_fresh_database_equal_a_clean_run_without_the_sweep(
+    sample: Sample, db_url: str
+) -> None:
+    # Given two daemons started at the same instant on an empty database, with the re-matching sweep
+    # (the safety net) left out: housekeeping runs once at the start and then not for an hour
+    env = _daemon_env(
+        db_url, REPLYWATCH_DAEMON_HOUSEKEEPING_SECONDS="3600", REPLYWATCH_DAEMON_LEASE_SECONDS="5"
+    )
+    started = iso_z(now())
+    daemons = [
+        DaemonProcess(sample.config, env, FAST, log_path=sample.config.parent / f"{n}.log") for n in "ab"
+    ]
+    for daemon in daemons:
+        daemon.start()
+    first = daemons[0]
+    try:
+        # When every source has been polled after the start, and then once more (the first quiet moment)
+        first.wait_until("every source caught up", lambda: polled_since(first.status(), started), 240)
+        quiet = iso_z(now() + timedelta(seconds=1))
+        first.wait_until("another round of every source", lambda: polled_since(first.status(), quiet), 60)
+        # Then the export is the clean run's at once: no batch missed another's lead or touch
+        assert _export(sample.config, db_url) == sample.export
+    finally:
+        codes = [daemon.stop()[0] for daemon in daemons]
+    # And both ran cleanly: one migrated and synced the directory, neither failed, nothing was swept
+    assert codes == [0, 0]
+    assert _count(db_url, MESSAGES) == sample.messages
+    for daemon in daemons:
+        log = daemon.log()
+        assert "replywatch running" in log and "Traceback" not in log, log[-3000:]
+        assert "the sweep changed" not in log and "ERROR" not in log, log[-3000:]
+
+
 def test_sighup_reloads_the_configuration_and_refuses_an_invalid_one(tmp_path: Path, db_url: str) -> None:
     # Given a daemon reading one source
     config = _small_dealership(tmp_path, db_url, 1)
