@@ -79,6 +79,7 @@ class Soak:
     last_fault_end: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     rule_serial: int = 0
+    traffic_errors: list[str] = field(default_factory=list)
 
     @property
     def config(self) -> Path:
@@ -186,22 +187,20 @@ class Traffic:
             self._maildir(notice, when)
             soak.items_in["notices"] += 1
         else:
-            soak.account.save(notice)
+            self._save(notice)
             soak.items_in["inbox"] += 1
         touch_at, reply_at = when + timedelta(minutes=2), when + timedelta(minutes=9)
         channel = rng.choice(["mail", "text", "export"])
         replies = rng.random() < 0.7
         if channel == "mail":
-            soak.account.save(
-                mail(DANA, email, "Your CR-V", f"Hi {first}", touch_at, f"<t{n}@msh.example>"), "Sent"
-            )
+            self._save(mail(DANA, email, "Your CR-V", f"Hi {first}", touch_at, f"<t{n}@msh.example>"), "Sent")
             soak.items_in["inbox"] += 1
             if replies:
                 body = rng.choice(["Saturday works", "Call me after 5", "What is the best price?"])
                 reply = mail(
                     f"{first} {last} <{email}>", DANA, "Re: Your CR-V", body, reply_at, f"<r{n}@c.example>"
                 )
-                soak.account.save(reply)
+                self._save(reply)
                 soak.items_in["inbox"] += 1
         elif channel == "text":
             soak.twilio.add(touch_at, DANA_PHONE, phone, f"Hi {first}, Dana here", "outbound-api")
@@ -215,6 +214,18 @@ class Traffic:
                 rows.append((reply_at, phone, DANA_PHONE, "Thursday?", "inbound"))
             self._csv(rows)
             soak.items_in["export"] += len(rows)
+
+    def _save(self, raw: bytes, folder: str = "INBOX") -> None:
+        """Deliver into the mailbox as an MTA would: held and retried while Dovecot restarts."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.soak.account.save(raw, folder)
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def _maildir(self, raw: bytes, when: datetime) -> None:
         box = self.soak.root / "notices"
@@ -234,7 +245,11 @@ class Traffic:
 
     def run(self, until: float, stop: threading.Event) -> None:
         while time.monotonic() < until and not stop.is_set():
-            self.story()
+            try:
+                self.story()
+            except Exception as exc:  # what was delivered is counted; the soak goes on
+                self.soak.traffic_errors.append(f"story {self.n}: {exc}")
+                print(f"  story {self.n} not delivered whole: {exc}", file=sys.stderr)
             stop.wait(self.every)
 
 
@@ -471,6 +486,7 @@ def soak_once(args: argparse.Namespace, backend: str, dovecot: Dovecot, root: Pa
             "faults": dict(soak.faults),
             "items_in": sum(soak.items_in.values()),
             "items_in_by_source": dict(soak.items_in),
+            "traffic_errors": soak.traffic_errors,
             "items_stored": messages,
             "clean_stored": len(clean_ids),
             "lost": len(clean_ids - ids),

@@ -65,7 +65,10 @@ class TwilioSource:
         page_size: int = PAGE_SIZE,
         now: Callable[[], datetime] = clock_now,
     ) -> None:
-        self.name, self.cfg, self.retry, self.page_size = cfg.name, cfg, retry or RetryPolicy(), page_size
+        # A request retries for at most the source's interval: past it the poll fails where `status` shows
+        # it, and the source is tried again with its backoff (a longer silence looks like a stall).
+        retry = retry or RetryPolicy(max_total_s=min(RetryPolicy.max_total_s, float(cfg.interval)))
+        self.name, self.cfg, self.retry, self.page_size = cfg.name, cfg, retry, page_size
         self.now = now
         # Set by the daemon: a wait between retries ends at once when it stops.
         self.interrupt: threading.Event | None = None

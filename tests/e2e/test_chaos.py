@@ -44,6 +44,7 @@ def test_a_short_soak_with_faults_ends_equal_to_a_clean_run(
     (result,) = chaos_bench().main(args, emit=lambda _result: None)
     # Then faults did happen, and nothing was lost or stored twice
     assert sum(result["faults"].values()) >= 3, result
+    assert result["traffic_errors"] == [], result
     assert result["items_in"] > 0 and result["items_stored"] == result["clean_stored"], result
     assert (result["lost"], result["doubled"]) == (0, 0), result
     # And the store converged to the clean run's export, no dead daemon holds a lease, and the health
