@@ -276,6 +276,8 @@ class MatchedMessage(NamedTuple):
     is_reply: bool
     status: str | None
     associate_id: int | None
+    duration_s: int | None
+    answered_by: str | None
 
 
 def matched_message_facts(session: Session, lead_ids: Sequence[int]) -> dict[int, list[MatchedMessage]]:
@@ -293,6 +295,8 @@ def matched_message_facts(session: Session, lead_ids: Sequence[int]) -> dict[int
                 Message.is_reply,
                 Message.status,
                 Message.associate_id,
+                Message.duration_s,
+                Message.answered_by,
             )
             .join(Message, Message.id == Match.message_id)
             .where(
