@@ -61,7 +61,7 @@ class _Call:
         answered = _answered(self.children)
         outcome = answered.record if answered else parent
         answered_by = outcome.get("answered_by") or parent.get("answered_by") or ""
-        if answered is None and parent.get("direction") == "inbound":
+        if answered is None and parent.get("direction") == "inbound" and self.parent.status == "completed":
             # No <Dial> leg: Twilio's own TwiML (a menu, a <Record> voicemail) took the call, no person.
             answered_by = answered_by or "machine"
         return {

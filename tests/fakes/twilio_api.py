@@ -138,6 +138,17 @@ class FakeTwilio:
         """The next `times` requests answer `status` (429 or 5xx) instead of a page."""
         self._faults.extend([Fault(status, retry_after)] * times)
 
+    def storm(self, page: int, more: int = 5) -> None:
+        """A storm of 429s when page `page` of a listing is asked for: the first asks for one second,
+        `more` follow asking for none."""
+
+        def hit(number: int) -> None:
+            if number == page:
+                self.fail(429, retry_after="1")
+                self.fail(429, times=more, retry_after="0")
+
+        self.on_page = hit
+
     def slow(self, seconds: float, times: int = 1) -> None:
         """The next `times` requests wait `seconds` before answering."""
         self._delays.extend([seconds] * times)
