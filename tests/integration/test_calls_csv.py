@@ -103,3 +103,23 @@ def test_a_header_without_the_columns_stops_the_source(tmp_path: Path, db_url: s
         PermanentSourceError, match=r"calls.csv:1: call CSV header lacks column\(s\) id, started_at"
     ):
         p.poll(build_source(cfg.sources[-1]))
+
+
+def test_a_household_phone_call_goes_to_the_lead_we_called_last(tmp_path: Path, db_url: str) -> None:
+    # Given a couple's two leads with one phone; Dana's call reached María's voicemail, later she called
+    # about José's lead and nobody answered; then a call from that phone, answered by Dana
+    box = Maildir(tmp_path / "mail")
+    box.add(lead_mail("M", "María", "García", None, "512-555-0150", at(2, 15)), at(2, 15))
+    box.add(lead_mail("J", "José", "García", None, "512-555-0150", at(4, 15)), at(4, 15))
+    (tmp_path / "calls.csv").write_text(
+        "id,started_at,from,to,direction,duration_s,status,answered_by\n"
+        "k1,2026-11-02T16:00:00Z,+15125550100,+15125550150,outbound,35,completed,machine\n"
+        "k2,2026-11-04T16:00:00Z,+15125550100,+15125550150,outbound,0,no-answer,\n"
+        "k3,2026-11-04T17:00:00Z,+15125550150,+15125550100,inbound,240,completed,human\n",
+        encoding="utf-8",
+    )
+    p = run(settings(tmp_path, db_url, inbox="maildir:mail", calls="calls-csv:calls.csv"))
+    # Then the conversation is José's contact (the lead we called last at that number), not María's
+    found = rows(p)
+    assert (found["J"]["contact_channel"], found["J"]["contact_at"]) == ("call", "2026-11-04T17:00:00Z")
+    assert (found["M"]["first_touch_at"], found["M"]["contacted"]) == ("2026-11-02T16:00:00Z", "N")

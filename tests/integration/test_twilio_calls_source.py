@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from wiring import pipeline as wired_pipeline
 
 import replywatch.ingest.pipeline as pipeline_module
 from replywatch.config import ContactConfig, Settings, TwilioCallsSourceConfig
+from replywatch.daemon.worker import Shared, SourceWorker
 from replywatch.errors import PermanentSourceError
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.reports.status import source_health
@@ -23,7 +25,8 @@ from replywatch.sources.factory import build_source
 from replywatch.sources.twilio_calls import TwilioCallsSource
 from replywatch.sources.twilio_http import RetryPolicy
 from replywatch.store.db import open_database
-from replywatch.store.models import Match, Message
+from replywatch.store.leases import Leases
+from replywatch.store.models import Match, Message, SourceState
 
 TOKEN_ENV = "REPLYWATCH_TEST_TWILIO_TOKEN"
 FAST = RetryPolicy(attempts=8, max_total_s=20, initial_s=0.01, max_wait_s=2, timeout_s=5)
@@ -83,6 +86,13 @@ def rows(p: Pipeline) -> dict[str, dict[str, str]]:
 def stored(p: Pipeline) -> int:
     with p.sessions() as session:
         return session.scalar(select(func.count()).select_from(Message).where(Message.source == "calls")) or 0
+
+
+def until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
 
 
 def dial_around(fake: FakeTwilio, days: int, per_day: int, start: datetime) -> int:
@@ -255,3 +265,34 @@ def test_refused_credentials_stop_the_source_with_a_clear_status(
     with p.sessions() as session:
         report = source_health(session, ["calls"], at(30, 12))
     assert report["failing"] == ["calls"] and "HTTP 401" in report["sources"][0]["last_error"]
+
+
+def test_the_daemon_pauses_the_calls_source_on_refused_credentials(
+    tmp_path: Path, db_url: str, fake: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a wrong auth token, and the call log source under a daemon's worker
+    monkeypatch.setenv(TOKEN_ENV, "not-the-token")
+    cfg = dealership(tmp_path, db_url, fake)
+    _, sessions = open_database(db_url)
+    shared = Shared(
+        sessions, wired_pipeline(sessions, cfg), Leases(sessions, "daemon-a", 30), threading.Event()
+    )
+    worker = SourceWorker(cfg.sources[-1], shared, interval=1)
+
+    def state() -> SourceState | None:
+        with sessions() as session:
+            return session.scalar(select(SourceState).where(SourceState.source == "calls"))
+
+    # When the worker runs
+    worker.start()
+    try:
+        until(lambda: (s := state()) is not None and s.paused_config is not None)
+    finally:
+        shared.stop.set()
+        worker.join(10)
+    # Then it is paused after one request, with Twilio's reason, and due again only in an hour (or when
+    # its configuration or secret changes), not after its one-second interval
+    paused = state()
+    assert paused is not None and "Twilio refused the credentials" in (paused.last_error or "")
+    assert len(fake.requests) == 1
+    assert worker._not_due_for() > 3000
