@@ -70,18 +70,18 @@ def contact_state(
 def is_touch(message: MessageFact) -> bool:
     """Our human follow-up that reached the customer; every call of ours (an attempt, whatever came of
     it); and a conversation the customer started, which answers the lead as much as our call would."""
-    if message.conversation:
-        return True
+    if message.kind != Kind.HUMAN:
+        return False
     if message.channel == Channel.CALL:
-        return message.direction == Direction.OUTBOUND
-    return message.direction == Direction.OUTBOUND and message.kind == Kind.HUMAN and message.counts_as_touch
+        return message.conversation or message.direction == Direction.OUTBOUND
+    return message.direction == Direction.OUTBOUND and message.counts_as_touch
 
 
 def is_contact(message: MessageFact, first_touch_at: datetime | None) -> bool:
     """A human reply after a visible touch, or one that evidently answers a touch we cannot see; a
     connected call in either direction, two-way by nature. A voicemail or a missed call is never one."""
     if message.channel == Channel.CALL:
-        return message.conversation
+        return message.conversation and message.kind == Kind.HUMAN  # a call between us is internal
     # "YES"/"START" is consent back after an opt-out, and also how people answer "still interested?".
     if message.direction != Direction.INBOUND or message.kind not in (Kind.HUMAN, Kind.OPT_IN):
         return False

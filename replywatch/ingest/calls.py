@@ -48,7 +48,8 @@ def call_parties(call: ParsedCall, directory: Directory, region: str) -> CallPar
         direction, customer = Direction.INBOUND, caller  # None when the caller hid the number
     else:
         direction = Direction.OUTBOUND
-        customer = next((n for n in (called, dialed) if n and not ours(n)), None)
+        # The leg a <Dial> rang is the far end (click-to-call rings the associate first), unless it is ours.
+        customer = next((n for n in (dialed, called) if n and not ours(n)), None)
     numbers = [n for n in (dialed, called, caller) if n]
     our_numbers = tuple(dict.fromkeys(n for n in numbers if ours(n)))
     associates = [a for n in our_numbers for a in directory.associates_of("phone", n)]

@@ -11,7 +11,10 @@ import pytest
 from replywatch.domain.calls import CallOutcome, is_machine
 from replywatch.domain.contact import ContactState, MessageFact, contact_state
 from replywatch.errors import ParseError
+from replywatch.ingest.calls import CallParties, call_parties
+from replywatch.ingest.directory import Directory
 from replywatch.parse.calls import CALLRAIL, GENERIC, call_csv_dialect, column_key, parse_call_row
+from replywatch.parse.types import ParsedCall
 
 RECEIVED = datetime(2026, 1, 12, 15, 0, tzinfo=UTC)
 CHICAGO = ZoneInfo("America/Chicago")
@@ -250,3 +253,53 @@ def test_callrail_rows_read_customer_tracking_number_and_outcome() -> None:
     assert (second.status, second.answered_by) == ("completed", "machine")
     assert not CallOutcome(second.status, second.duration_s, second.answered_by).is_conversation(30)
     assert (third.recipient, third.status, third.direction) == ("512-555-0188", "no-answer", "outbound")
+
+
+def test_a_call_between_associates_is_neither_touch_nor_contact() -> None:
+    internal = MessageFact(
+        next(_ids), RECEIVED + timedelta(minutes=5), "outbound", "internal", "call", conversation=True
+    )
+    result = state(internal)
+    assert (result.first_touch_at, result.contacted) == (None, False)
+
+
+# -- who is on a call ----------------------------------------------------------------------------------
+
+DESK, MOBILE, MAIN, EVA = "+15125550101", "+15125559101", "+15125550100", "+15125550134"
+WHO = Directory(
+    stores={},
+    associate_store={7: 1},
+    associate_names={"dana lee": 7},
+    identities={("phone", DESK): [7], ("phone", MOBILE): [7]},
+    default_store=None,
+    by_id={},
+)
+
+
+def parties(sender: str, recipient: str, direction: str, dialed: str | None = None) -> CallParties:
+    call = ParsedCall("c", RECEIVED, sender, recipient, dialed, direction, 60, "completed", None)
+    return call_parties(call, WHO, "US")
+
+
+def test_a_forwarded_call_is_the_customers_with_the_associate_it_rang() -> None:
+    found = parties("(512) 555-0134", MAIN, "inbound", dialed=MOBILE)
+    assert (found.direction, found.customer, found.associate_id, found.kind) == ("inbound", EVA, 7, "human")
+    assert found.keys() == {"from": [EVA], "to": [MOBILE]}
+
+
+def test_click_to_call_rings_the_associate_first_then_dials_the_customer() -> None:
+    # Twilio calls Dana's desk (the parent leg), then <Dial>s Eva (the child leg)
+    found = parties(MAIN, DESK, "outbound-api", dialed=EVA)
+    assert (found.direction, found.customer, found.sender) == ("outbound", EVA, DESK)
+    assert found.keys() == {"from": [DESK], "to": [EVA]}
+
+
+def test_a_softphone_call_is_ours_and_a_hidden_number_is_nobodys() -> None:
+    softphone = parties("client:dana", MAIN, "inbound", dialed=EVA)
+    assert (softphone.direction, softphone.customer) == ("outbound", EVA)
+    hidden = parties("Anonymous", MAIN, "inbound")
+    assert (hidden.direction, hidden.customer, hidden.keys()) == ("inbound", None, {"from": [], "to": []})
+
+
+def test_a_call_between_our_own_phones_is_internal() -> None:
+    assert parties(DESK, MOBILE, "outbound").kind == "internal"
