@@ -36,6 +36,7 @@ _TRUE = frozenset({"true", "yes", "y", "1"})
 # Day-first unless the region writes the month first (the US and Canada's exports do).
 _MONTH_FIRST = frozenset({"US", "CA", "PH"})
 _LOCAL_FORMATS = ("{d} %H:%M", "{d} %H:%M:%S", "{d} %I:%M %p", "{d} %I:%M:%S %p")
+_LONGEST_CALL_S = 86400 * 7
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
 
 
@@ -140,14 +141,15 @@ def _duration(text: str, column: str) -> int:
     if not text:
         return 0
     clock = _CLOCK.match(text)
-    if clock:
-        hours, minutes, seconds = (int(g or 0) for g in clock.groups())
-        return hours * 3600 + minutes * 60 + seconds
     try:
-        length = float(text)
+        if clock:
+            hours, minutes, seconds = (int(g or 0) for g in clock.groups())
+            length = float(hours * 3600 + minutes * 60 + seconds)
+        else:
+            length = float(text)
     except ValueError:
         raise ParseError(f"column {column}: cannot read duration {text!r}") from None
-    if not 0 <= length < 86400 * 7:
+    if not 0 <= length < _LONGEST_CALL_S:  # also refuses nan and inf
         raise ParseError(f"column {column}: duration {text!r} is out of range")
     return int(length)
 
