@@ -296,3 +296,22 @@ def test_the_daemon_pauses_the_calls_source_on_refused_credentials(
     assert paused is not None and "Twilio refused the credentials" in (paused.last_error or "")
     assert len(fake.requests) == 1
     assert worker._not_due_for() > 3000
+
+
+def test_with_numbers_only_calls_with_a_leg_on_them_are_kept(
+    tmp_path: Path, db_url: str, fake: FakeTwilio
+) -> None:
+    # Given the account's calls on the store's number, one forwarded to Dana's mobile, and a call on
+    # another of the account's numbers (another business)
+    parent = fake.add_call(at(5, 15), EVA, "+15125550999", "inbound", "completed", 100)
+    fake.add_call(at(5, 15), "+15125550999", DANA_CELL, "outbound-dial", "completed", 90, parent=parent)
+    fake.add_call(at(5, 16), DANA_PHONE, GIL, "outbound-api", "no-answer")
+    fake.add_call(at(5, 17), HAL, "+14155550100", "inbound", "completed", 60)
+    cfg = dealership(tmp_path, db_url, fake)
+    only = cfg.sources[-1].model_copy(update={"numbers": [DANA_PHONE, DANA_CELL]})
+    p = pipeline(cfg.model_copy(update={"sources": [*cfg.sources[:-1], only]}))
+    # When polled; Then the call whose child leg rang Dana's mobile and Dana's own call are kept
+    assert p.poll(calls(p)).stored == 2
+    with p.sessions() as session:
+        senders = set(session.scalars(select(Message.sender).where(Message.source == "calls")))
+    assert senders == {EVA, DANA_PHONE}
