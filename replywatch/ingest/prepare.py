@@ -150,7 +150,8 @@ class Preparer:
     def prepare(self, item: RawItem) -> Prepared:
         if item.channel in PHONE_CHANNELS:
             if isinstance(item.payload, bytes):
-                raise ParseError(f"an {item.channel} item must be a row, not bytes")
+                what = "a call" if item.channel == Channel.CALL else "an SMS"
+                raise ParseError(f"{what} item must be a row, not bytes")
             if item.channel == Channel.CALL:
                 return self._call(item, item.payload)
             return self._sms(item, item.payload)
