@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from replywatch.config import TwilioCallsSourceConfig, load_settings, settings_from_dict
 from replywatch.domain.calls import CallOutcome, is_machine
 from replywatch.domain.contact import ContactState, MessageFact, contact_state
-from replywatch.errors import ParseError
+from replywatch.errors import ConfigError, ParseError
 from replywatch.ingest.calls import CallParties, call_parties
 from replywatch.ingest.directory import Directory
 from replywatch.parse.calls import CALLRAIL, GENERIC, call_csv_dialect, column_key, parse_call_row
@@ -306,3 +308,30 @@ def test_a_softphone_call_is_ours_and_a_hidden_number_is_nobodys() -> None:
 
 def test_a_call_between_our_own_phones_is_internal() -> None:
     assert parties(DESK, MOBILE, "outbound").kind == "internal"
+
+
+# -- configuration -------------------------------------------------------------------------------------
+
+
+def test_twilio_calls_is_its_own_source_type_with_the_twilio_keys() -> None:
+    table = {"name": "calls", "type": "twilio-calls", "account_sid": "AC" + "5e" * 16}
+    found = settings_from_dict(
+        {"sources": [table | {"auth_token_env": "T", "numbers": ["+1 (512) 555-0100"]}]}
+    )
+    (calls,) = found.sources
+    assert isinstance(calls, TwilioCallsSourceConfig) and calls.numbers == ["+15125550100"]
+    with pytest.raises(ConfigError, match="give auth_token_env/_file, or api_key_sid"):
+        settings_from_dict({"sources": [table]})
+
+
+def test_min_call_seconds_defaults_to_30_and_is_read_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    assert settings_from_dict({}).contact.min_call_seconds == 30
+    path = tmp_path / "replywatch.toml"
+    path.write_text("[contact]\nmin_call_seconds = 45\n", encoding="utf-8")
+    assert load_settings(path, environ={}).contact.min_call_seconds == 45
+    overridden = load_settings(path, environ={"REPLYWATCH_CONTACT_MIN_CALL_SECONDS": "20"})
+    assert overridden.contact.min_call_seconds == 20
+    with pytest.raises(
+        ConfigError, match=r"contact\.min_call_seconds: Input should be greater than or equal"
+    ):
+        settings_from_dict({"contact": {"min_call_seconds": -1}})
