@@ -19,6 +19,7 @@ from replywatch.parse.types import ParsedCall
 
 GENERIC = "generic"
 CALLRAIL = "callrail"
+UNREADABLE = "unreadable"  # a CSV line the csv module could not read: the row holds its `error`
 GENERIC_COLUMNS = ("id", "started_at", "from", "to", "direction", "duration_s", "status", "answered_by")
 CALLRAIL_COLUMNS = ("start_time", "customer_phone_number", "direction", "duration")
 _STATUS_WORDS = {
@@ -64,6 +65,8 @@ def parse_call_row(row: Mapping[str, str], dialect: str, region: str, zone: tzin
     without an offset is the store's local time (`zone`), written as its `region` writes dates."""
     if dialect == CALLRAIL:
         return _callrail(row, region, zone)
+    if dialect == UNREADABLE:
+        raise ParseError(f"unreadable row: {row.get('error', '')}")
     if dialect != GENERIC:
         raise ParseError(f"unknown call log dialect {dialect!r}")
     status = _status(_cell(row, "status"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from replywatch.domain.vocabulary import Channel
 from replywatch.errors import ParseError, PermanentSourceError
-from replywatch.parse.calls import call_csv_dialect, column_key
+from replywatch.parse.calls import UNREADABLE, call_csv_dialect, column_key
 from replywatch.sources.base import RawItem, dump_cursor, load_cursor
 from replywatch.sources.smscsv import MAX_ID
 
@@ -44,10 +44,15 @@ class CallsCsvSource:
         head = hashlib.sha256(text[:2048].encode()).hexdigest()[:16]
         mark = load_cursor(cursors.get(CURSOR_KEY))
         done = int(mark.get("rows", 0)) if mark.get("head") == head else 0
-        for index, values in enumerate(reader, start=1):
-            if index <= done or not any(v.strip() for v in values):
+        for index, values in enumerate(_rows(reader), start=1):
+            if index <= done:
                 continue
-            row = dict(zip(header, values, strict=False))
+            if isinstance(values, csv.Error):  # quarantined by the pipeline, with its line
+                row, kind = {"error": str(values)}, UNREADABLE
+            elif any(v.strip() for v in values):
+                row, kind = dict(zip(header, values, strict=False)), dialect
+            else:
+                continue
             yield RawItem(
                 source=self.name,
                 external_id=_call_id(row, reader.line_num),
@@ -55,8 +60,20 @@ class CallsCsvSource:
                 payload=row,
                 channel=Channel.CALL,
                 cursor=(CURSOR_KEY, dump_cursor({"rows": index, "head": head})),
-                dialect=dialect,
+                dialect=kind,
             )
+
+
+def _rows(reader: Iterator[list[str]]) -> Iterator[list[str] | csv.Error]:
+    """The reader's rows, and in place of a row it cannot read (a field past the csv module's limit)
+    its error: the reader goes on at the next line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield exc
 
 
 def _call_id(row: Mapping[str, str], line: int) -> str:

@@ -123,3 +123,20 @@ def test_a_household_phone_call_goes_to_the_lead_we_called_last(tmp_path: Path, 
     found = rows(p)
     assert (found["J"]["contact_channel"], found["J"]["contact_at"]) == ("call", "2026-11-04T17:00:00Z")
     assert (found["M"]["first_touch_at"], found["M"]["contacted"]) == ("2026-11-02T16:00:00Z", "N")
+
+
+def test_a_line_the_csv_reader_cannot_read_is_quarantined_and_the_next_lines_are_read(
+    tmp_path: Path, db_url: str
+) -> None:
+    # Given an export whose second call has a field far past the csv module's limit (a pasted recording)
+    lines = GENERIC.splitlines(keepends=True)
+    lines[2] = lines[2].rstrip("\n") + "," + "x" * 200_000 + "\n"
+    p = run(dealership(tmp_path, db_url, "".join(lines[:3]) + lines[4]))
+    # Then that line is quarantined with the reason, and the calls before and after it count
+    with p.sessions() as session:
+        bad = session.execute(select(Quarantine.position, Quarantine.error)).one()
+        stored = session.scalars(select(Message.external_id).where(Message.channel == "call")).all()
+    assert (
+        bad.position.endswith("calls.csv:3") and "unreadable row: field larger than field limit" in bad.error
+    )
+    assert sorted(stored) == ["c-1", "c-4"]
