@@ -10,9 +10,14 @@ from sqlalchemy import func, select
 from wiring import contacts_by_lead, run_sources
 from wiring import pipeline as wired_pipeline
 
+from replywatch.classify.rules import default_rules_dir
 from replywatch.config import Settings
 from replywatch.errors import PermanentSourceError
 from replywatch.ingest.pipeline import Pipeline
+from replywatch.match.link import Matching
+from replywatch.match.policy import load_policy
+from replywatch.review.decisions import Reviewer
+from replywatch.review.queue import load_item, queue_ids
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
 from replywatch.store.models import Message, Quarantine
@@ -140,3 +145,35 @@ def test_a_line_the_csv_reader_cannot_read_is_quarantined_and_the_next_lines_are
         bad.position.endswith("calls.csv:3") and "unreadable row: field larger than field limit" in bad.error
     )
     assert sorted(stored) == ["c-1", "c-4"]
+
+
+def test_a_doubtful_call_waits_in_the_review_queue_and_a_decision_makes_it_contact(
+    tmp_path: Path, db_url: str
+) -> None:
+    # Given a couple's two leads with one phone and no call or text of ours to it yet, and a two-minute
+    # call from that phone that Dana answered
+    box = Maildir(tmp_path / "mail")
+    box.add(lead_mail("M", "María", "García", None, "512-555-0150", at(2, 15)), at(2, 15))
+    box.add(lead_mail("J", "José", "García", None, "512-555-0150", at(2, 16)), at(2, 16))
+    (tmp_path / "calls.csv").write_text(
+        "id,started_at,from,to,direction,duration_s,status,answered_by\n"
+        "k1,2026-11-03T17:00:00Z,+15125550150,+15125550100,inbound,120,completed,human\n",
+        encoding="utf-8",
+    )
+    p = run(settings(tmp_path, db_url, inbox="maildir:mail", calls="calls-csv:calls.csv"))
+    # Then it waits for a person, shown as a call with how it went, both leads as candidates
+    with p.sessions() as session:
+        (item,) = [load_item(session, i).to_json() for i in queue_ids(session)]
+    assert (item["message"]["channel"], item["message"]["text"]) == (
+        "call",
+        "call 2 min 0 s, completed (human)",
+    )
+    assert {c["lead_id"] for c in item["candidates"]} == {"M", "J"}
+    assert not any(r["contacted"] == "Y" for r in rows(p).values())
+    # When a person accepts it for José's lead; Then José is contacted by call at the call's start
+    with p.sessions() as session, session.begin():
+        matching = Matching(load_policy(default_rules_dir()), 90, p.directory, at(30, 13))
+        found = load_item(session, item["id"])
+        chosen = next(c.id for c in found.candidates if c.lead_id == "J")
+        Reviewer(session, p.directory, matching, "dana").accept(item["id"], chosen)
+    assert (rows(p)["J"]["contact_channel"], rows(p)["J"]["contact_at"]) == ("call", "2026-11-03T17:00:00Z")
