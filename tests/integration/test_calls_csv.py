@@ -177,3 +177,14 @@ def test_a_doubtful_call_waits_in_the_review_queue_and_a_decision_makes_it_conta
         chosen = next(c.id for c in found.candidates if c.lead_id == "J")
         Reviewer(session, p.directory, matching, "dana").accept(item["id"], chosen)
     assert (rows(p)["J"]["contact_channel"], rows(p)["J"]["contact_at"]) == ("call", "2026-11-03T17:00:00Z")
+
+
+def test_calls_read_before_their_lead_arrives_count_once_it_does(tmp_path: Path, db_url: str) -> None:
+    # Given the call log polled before the lead inbox (the lead comes in later, as a late CSV import would)
+    cfg = dealership(tmp_path, db_url, GENERIC)
+    calls_first = cfg.model_copy(update={"sources": [cfg.sources[1], cfg.sources[0]]})
+    # When both are polled, calls first
+    found = rows(run(calls_first))
+    # Then the leads found their calls: Eva's conversation is contact, Gil's voicemail a touch
+    assert (found["P1"]["contact_channel"], found["P1"]["contact_at"]) == ("call", "2026-11-05T15:20:00Z")
+    assert (found["P2"]["first_touch_at"], found["P2"]["contacted"]) == ("2026-11-05T15:25:00Z", "N")
