@@ -249,6 +249,12 @@ class TwilioSourceConfig(SourceBase, SecretMixin):
         return self.account_sid, token or ""
 
 
+class TwilioCallsSourceConfig(TwilioSourceConfig):
+    """The Twilio call log of the account: the same keys as the messages source, its own cursor."""
+
+    type: Literal["twilio-calls"]  # type: ignore[assignment]
+
+
 class LocalMailSourceConfig(FileSourceBase):
     """A Maildir (with Maildir++ subfolders), an mbox file, or a folder of .eml files."""
 
@@ -263,8 +269,20 @@ class SmsCsvSourceConfig(FileSourceBase):
     interval: int = 300  # an export is replaced by hand: polled less often
 
 
+class CallsCsvSourceConfig(FileSourceBase):
+    """A call log CSV: the generic columns or a CallRail export."""
+
+    type: Literal["calls-csv"]
+    interval: int = 300
+
+
 SourceConfig = Annotated[
-    ImapSourceConfig | TwilioSourceConfig | LocalMailSourceConfig | SmsCsvSourceConfig,
+    ImapSourceConfig
+    | TwilioSourceConfig
+    | TwilioCallsSourceConfig
+    | LocalMailSourceConfig
+    | SmsCsvSourceConfig
+    | CallsCsvSourceConfig,
     Field(discriminator="type"),
 ]
 
@@ -348,6 +366,12 @@ class MatchingConfig(_Strict):
     lead_open_days: int = Field(default=90, ge=1, le=3650)
 
 
+class ContactConfig(_Strict):
+    """`[contact]`: what counts as contact beyond a reply. A call is a conversation from this many seconds."""
+
+    min_call_seconds: int = Field(default=30, ge=0, le=3600)
+
+
 class DaemonConfig(_Strict):
     """`[daemon]`: how `replywatch run` shares sources with other daemons on one PostgreSQL."""
 
@@ -372,6 +396,7 @@ class Settings(_Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     digest: DigestConfig = Field(default_factory=DigestConfig)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    contact: ContactConfig = Field(default_factory=ContactConfig)
     rules_dir: str | None = None
 
     @model_validator(mode="after")
@@ -414,7 +439,7 @@ def _unique(label: str, names: list[str]) -> None:
 
 def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
     """REPLYWATCH_<TABLE>_<KEY> sets a key of a top-level table, e.g. REPLYWATCH_DATABASE_URL."""
-    for table in ("database", "daemon", "digest", "matching"):
+    for table in ("database", "daemon", "digest", "matching", "contact"):
         prefix = f"REPLYWATCH_{table.upper()}_"
         for var, value in environ.items():
             if var.startswith(prefix) and value != "":
@@ -461,7 +486,7 @@ def _describe(exc: ValidationError) -> str:
     return f"{path}: {msg}{more}" if path else f"{msg}{more}"
 
 
-_SOURCE_TAGS = {"imap", "twilio", "maildir", "mbox", "eml-dir", "sms-csv"}
+_SOURCE_TAGS = {"imap", "twilio", "twilio-calls", "maildir", "mbox", "eml-dir", "sms-csv", "calls-csv"}
 
 
 def settings_from_dict(data: dict[str, Any], origin: str = "config") -> Settings:

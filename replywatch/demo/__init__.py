@@ -1,4 +1,4 @@
-"""Writes a believable sample dealership (Maildir, SMS CSV, config) for `replywatch demo`."""
+"""Writes a believable sample dealership (Maildir, SMS and call CSVs, config) for `replywatch demo`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from replywatch import clock
 from replywatch.demo.adf import LeadFactory
 from replywatch.demo.config_text import config_text
 from replywatch.demo.mail import lead_mail
-from replywatch.demo.outbox import Outbox, write_maildir, write_sms
+from replywatch.demo.outbox import Outbox, write_calls, write_maildir, write_sms
 from replywatch.demo.people import ASSOCIATES, STORES, providers_for
 from replywatch.demo.story import Lead, Story
 from replywatch.demo.timing import lead_time
@@ -28,6 +28,7 @@ class SampleDealership:
     config_path: Path  # root / "replywatch.toml"
     maildir: Path  # root / "mail"
     sms_csv: Path  # root / "sms.csv"
+    calls_csv: Path  # root / "calls.csv"
     leads: int  # how many leads were written
     expected_contacted: int  # how many leads the generator made a real contact for (ground truth)
 
@@ -35,7 +36,8 @@ class SampleDealership:
 def write_sample_dealership(
     root: Path, *, seed: int = 7, end: date | None = None, weeks: int = 5
 ) -> SampleDealership:
-    """Writes root/replywatch.toml, root/mail (Maildir) and root/sms.csv; same seed and end, same bytes."""
+    """Writes root/replywatch.toml, root/mail (Maildir), root/sms.csv and root/calls.csv; same seed and end,
+    same bytes."""
     if weeks < 1:
         raise ValueError("weeks must be at least 1")
     today = clock.now().date()
@@ -57,12 +59,13 @@ def write_sample_dealership(
     (root / "replywatch.toml").write_text(config_text(), encoding="utf-8")
     write_maildir(root / "mail", out.mails, rng.randint(2000, 60000), min(ends.values()))
     write_sms(root / "sms.csv", out.texts)
-    paths = (root / "replywatch.toml", root / "mail", root / "sms.csv")
+    write_calls(root / "calls.csv", out.calls)
+    paths = (root / "replywatch.toml", root / "mail", root / "sms.csv", root / "calls.csv")
     return SampleDealership(root, *paths, len(leads), contacted)
 
 
 def _make_leads(rng: random.Random, end: date, weeks: int) -> list[Lead]:
-    factory = LeadFactory(rng, {a.phone for a in ASSOCIATES})
+    factory = LeadFactory(rng, {a.phone for a in ASSOCIATES} | {s.main_line for s in STORES})
     counts = [rng.randint(36, 44) for _ in range(weeks)]
     twins = set(rng.sample(range(sum(counts)), max(1, sum(counts) // 70)))
     leads: list[Lead] = []

@@ -1,4 +1,4 @@
-"""The demo dealership's replywatch.toml: its stores, associates and the two sources it writes."""
+"""The demo dealership's replywatch.toml: its stores, associates and the three sources it writes."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ path = "mail"
 name = "texts"
 type = "sms-csv"
 path = "sms.csv"
+
+# The phone system's call log (calls to the store's main line are forwarded to an associate's phone).
+[[sources]]
+name = "calls"
+type = "calls-csv"
+path = "calls.csv"
 
 [digest]
 send_at = "MON 07:00"

@@ -1,4 +1,4 @@
-"""What the demo writes: mails and texts collected as stories are told, then the Maildir and SMS CSV."""
+"""What the demo writes: mails, texts and calls collected as stories are told, then the Maildir and CSVs."""
 
 from __future__ import annotations
 
@@ -9,17 +9,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from replywatch import clock
+from replywatch.parse.calls import GENERIC_COLUMNS
 
 HOST = "mx1.replywatch-demo"  # host part of every Maildir file name we write, and so may replace
 
 Mail = tuple[datetime, str, bytes]  # (when, Maildir++ folder, RFC 5322 bytes)
 Text = tuple[datetime, str, str, str, str, str]  # (when, id, from, to, body, direction)
+# (when, id, from, to, dialed, direction, duration_s, status, answered_by)
+Call = tuple[datetime, str, str, str, str, str, int, str, str]
+CALL_COLUMNS = (*GENERIC_COLUMNS[:4], "dialed", *GENERIC_COLUMNS[4:])
 
 
 @dataclass
 class Outbox:
     mails: list[Mail] = field(default_factory=list)
     texts: list[Text] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
 
 
 def write_maildir(path: Path, mails: list[Mail], pid: int, end: datetime) -> None:
@@ -45,4 +50,13 @@ def write_sms(path: Path, texts: list[Text]) -> None:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["id", "sent_at", "from", "to", "body", "direction"])
         for when, *row in sorted(texts):
+            writer.writerow([row[0], clock.iso_z(when), *row[1:]])
+
+
+def write_calls(path: Path, calls: list[Call]) -> None:
+    """The phone system's call log: the generic columns with `dialed`, one row per call in time order."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(CALL_COLUMNS)
+        for when, *row in sorted(calls):
             writer.writerow([row[0], clock.iso_z(when), *row[1:]])

@@ -32,6 +32,11 @@ class Store:
         return self.name.lower().replace(" ", "") + ".example"
 
     @property
+    def main_line(self) -> str:
+        """The store's published number: calls to it ring the associates (forwarded)."""
+        return f"+1{self.area_codes[0]}5550100"
+
+    @property
     def hours(self) -> tuple[str, ...]:
         return (self.weekdays,) * 5 + (self.saturday, "closed")
 

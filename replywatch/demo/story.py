@@ -26,7 +26,7 @@ class Lead:
 
 @dataclass(frozen=True)
 class Touch:
-    channel: str  # email | sms
+    channel: str  # email | sms | call
     when: datetime
     msgid: str = ""
     subject: str = ""
@@ -56,6 +56,10 @@ class Story:
             when = reply_time(self.rng, self.store, touches[-1].when)
             self.text(when, self.rng.choice(("STOP", "Stop")), True)
             return False
+        if role == "normal" and self.customer.phone and self.rng.random() < 0.3:
+            talked = self._phone_call(touches[0].when)
+            if talked is not None:
+                return talked < self.end
         if role == "auto":  # its email touch comes first; the human answer waits for the customer's return
             start = self._auto_reply(touches[0]) + timedelta(days=self.rng.randint(1, 3))
         if self.rng.random() >= (0.5 if role in ("auto", "twice") else chance):
@@ -79,6 +83,38 @@ class Story:
             sid, direction = f"SM{self.rng.getrandbits(128):032x}", "inbound" if inbound else "outbound"
             row = (sid, human_phone(self.rng, sender), human_phone(self.rng, recipient), body, direction)
             self.out.texts.append((when, *row))
+
+    def call(self, when: datetime, inbound: bool, seconds: int, status: str, answered_by: str = "") -> None:
+        """A call between the customer and the associate; the customer's calls go to the store's main
+        line, which forwards them to the associate's phone (`dialed`) when someone picks up."""
+        theirs = self.customer.phone or ""
+        if when >= self.end:
+            return
+        if inbound:
+            dialed = self.associate.phone if status == "completed" else ""
+            ends = (human_phone(self.rng, theirs), self.store.main_line, dialed, "inbound")
+        else:
+            ends = (self.associate.phone, human_phone(self.rng, theirs), "", "outbound")
+        sid = f"CL{self.rng.getrandbits(96):024x}"
+        self.out.calls.append((when, sid, *ends, seconds, status, answered_by))
+
+    def _phone_call(self, after: datetime) -> datetime | None:
+        """The associate phones the lead: they talk (on our call, or the customer's call back that the
+        main line forwards), or it reaches voicemail, or nobody answers and the customer's call back is
+        missed. Returns when they talked (contact), None when they did not."""
+        rng = self.rng
+        when = open_at(self.store, after + timedelta(minutes=rng.randint(5, 90)))
+        outcome = rng.random()
+        if outcome < 0.4:
+            self.call(when, rng.random() < 0.5, rng.randint(45, 900), "completed", rng.choice(("human", "")))
+            return when
+        if outcome < 0.7:
+            self.call(when, False, rng.randint(15, 70), "completed", "machine")  # a voicemail
+            return None
+        self.call(when, False, 0, "no-answer")
+        if rng.random() < 0.5:
+            self.call(when + timedelta(minutes=rng.randint(20, 240)), True, 0, "no-answer")
+        return None
 
     def _touches(self, role: str, start: datetime) -> list[Touch]:
         rng, c, a, v = self.rng, self.customer, self.associate, self.lead.adf.vehicle

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from replywatch.domain.business_hours import BusinessHours
-from replywatch.domain.vocabulary import Direction, Kind
+from replywatch.domain.vocabulary import Channel, Direction, Kind
 
 _ONE_SECOND = timedelta(seconds=1)
 
@@ -20,9 +20,10 @@ class MessageFact:
     sent_at: datetime  # aware UTC
     direction: str  # "inbound" | "outbound"
     kind: str  # a Kind
-    channel: str  # "email" | "sms"
+    channel: str  # a Channel: "email" | "sms" | "call"
     is_reply: bool = False  # inbound with In-Reply-To/References or a reply-prefix subject
     counts_as_touch: bool = True  # False for an outbound that never reached the customer (failed SMS)
+    conversation: bool = False  # a call in which two people talked (domain.calls), either direction
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,20 @@ def contact_state(
 
 
 def is_touch(message: MessageFact) -> bool:
-    """Our human follow-up that reached the customer."""
-    return message.direction == Direction.OUTBOUND and message.kind == Kind.HUMAN and message.counts_as_touch
+    """Our human follow-up that reached the customer; every call of ours (an attempt, whatever came of
+    it); and a conversation the customer started, which answers the lead as much as our call would."""
+    if message.kind != Kind.HUMAN:
+        return False
+    if message.channel == Channel.CALL:
+        return message.conversation or message.direction == Direction.OUTBOUND
+    return message.direction == Direction.OUTBOUND and message.counts_as_touch
 
 
 def is_contact(message: MessageFact, first_touch_at: datetime | None) -> bool:
-    """A human reply after a visible touch, or one that evidently answers a touch we cannot see."""
+    """A human reply after a visible touch, or one that evidently answers a touch we cannot see; a
+    connected call in either direction, two-way by nature. A voicemail or a missed call is never one."""
+    if message.channel == Channel.CALL:
+        return message.conversation and message.kind == Kind.HUMAN  # a call between us is internal
     # "YES"/"START" is consent back after an opt-out, and also how people answer "still interested?".
     if message.direction != Direction.INBOUND or message.kind not in (Kind.HUMAN, Kind.OPT_IN):
         return False

@@ -11,6 +11,11 @@ from enum import StrEnum
 class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
+    CALL = "call"  # a phone call: a touch when ours, contact when a conversation took place
+
+
+# Channels whose customer is a phone number.
+PHONE_CHANNELS = frozenset({Channel.SMS, Channel.CALL})
 
 
 class Direction(StrEnum):

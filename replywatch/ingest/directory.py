@@ -1,4 +1,5 @@
-"""Who is who, loaded once at the edge: stores (zone, region, hours) and associates by email and phone."""
+"""Who is who, loaded once at the edge: stores (zone, region, hours), associates by email and phone, and
+the length from which a call is a conversation."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from replywatch.config import Settings, StoreConfig
 from replywatch.domain.business_hours import BusinessHours
+from replywatch.domain.calls import DEFAULT_MIN_CALL_SECONDS
 from replywatch.store import Session, Sessions
 from replywatch.store import directory as rows
 
@@ -32,6 +34,7 @@ class Directory:
     identities: dict[tuple[str, str], list[int]]
     default_store: StoreInfo | None
     by_id: dict[int, StoreInfo]
+    min_call_seconds: int = DEFAULT_MIN_CALL_SECONDS  # a call this long that completed is a conversation
 
     @classmethod
     def load(cls, session: Session, settings: Settings) -> Directory:
@@ -51,6 +54,7 @@ class Directory:
             identities=rows.associates_by_identity(session),
             default_store=stores.get(first.name.casefold()) if first else None,
             by_id={s.id: s for s in stores.values()},
+            min_call_seconds=settings.contact.min_call_seconds,
         )
 
     def store(self, name: str | None) -> StoreInfo | None:

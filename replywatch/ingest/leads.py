@@ -9,9 +9,10 @@ from typing import Any
 
 from replywatch.clock import as_utc
 from replywatch.config import Settings
+from replywatch.domain.calls import CallOutcome
 from replywatch.domain.contact import MessageFact, contact_state
 from replywatch.domain.normalize import loose_email, normalize_email, normalize_phone
-from replywatch.domain.vocabulary import Direction
+from replywatch.domain.vocabulary import Channel, Direction
 from replywatch.ingest.directory import Directory
 from replywatch.match.candidates import EARLY_SLACK
 from replywatch.match.link import Matching, rematch_for_leads
@@ -172,7 +173,8 @@ def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[
     updates: list[dict[str, Any]] = []
     for lead in repo.lead_contact_rows(session, ids):
         matched = facts.get(lead.id, [])
-        state = contact_state(lead.received_at, map(_fact, matched), directory.hours(lead.store_id))
+        known = [_fact(row, directory.min_call_seconds) for row in matched]
+        state = contact_state(lead.received_at, known, directory.hours(lead.store_id))
         values = {column: getattr(state, column) for column in CONTACT_COLUMNS}
         associate_id = lead.associate_id
         if associate_id is None:
@@ -183,7 +185,8 @@ def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[
     rows.write_contacts(session, updates)
 
 
-def _fact(row: MatchedMessage) -> MessageFact:
+def _fact(row: MatchedMessage, min_call_seconds: int) -> MessageFact:
+    call = CallOutcome(row.status, row.duration_s, row.answered_by) if row.channel == Channel.CALL else None
     return MessageFact(
         id=row.id,
         sent_at=row.sent_at,
@@ -192,15 +195,17 @@ def _fact(row: MatchedMessage) -> MessageFact:
         channel=row.channel,
         is_reply=bool(row.is_reply),
         counts_as_touch=row.status not in UNDELIVERED,
+        conversation=call is not None and call.is_conversation(min_call_seconds),
     )
 
 
 def _first_toucher(rows: list[MatchedMessage], first_touch_at: datetime | None) -> int | None:
-    """Who made the first touch: the lead's associate when the lead named none."""
+    """Who made the first touch (our message, or the associate who took the customer's call): the lead's
+    associate when the lead named none."""
     for row in sorted(rows, key=lambda r: (r.sent_at, r.id)):
         if (
             row.sent_at == first_touch_at
-            and row.direction == Direction.OUTBOUND
+            and (row.direction == Direction.OUTBOUND or row.channel == Channel.CALL)
             and row.associate_id is not None
         ):
             return int(row.associate_id)

@@ -10,18 +10,22 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.errors import MessageError
 from email.parser import BytesHeaderParser
 from typing import Any
 
 from replywatch.classify.classify import Classification, classify_email, classify_sms, email_reply_text
 from replywatch.classify.rules import BODY_LIMIT, RuleSet
+from replywatch.domain.calls import CallOutcome
 from replywatch.domain.normalize import normalize_email, normalize_phone
-from replywatch.domain.vocabulary import Channel, Direction, Kind
+from replywatch.domain.vocabulary import PHONE_CHANNELS, Channel, Direction, Kind
 from replywatch.errors import ParseError
+from replywatch.ingest.calls import call_parties
 from replywatch.ingest.directory import Directory
 from replywatch.parse.adf import find_adf, parse_adf
+from replywatch.parse.calls import GENERIC as CALLS_GENERIC
+from replywatch.parse.calls import parse_call_row
 from replywatch.parse.dsn import read_report
 from replywatch.parse.email import parse_email
 from replywatch.parse.providers import parse_notice
@@ -60,7 +64,9 @@ class PreparedMessage:
     associate_id: int | None
     store_id: int | None
     ingested_at: datetime
-    status: str | None = None  # a text's delivery status; mail has none
+    status: str | None = None  # a text's delivery status, how a call ended; mail has none
+    duration_s: int | None = None  # a call's length
+    answered_by: str | None = None  # who took a call: human, machine…
 
     @classmethod
     def clipped(cls, **columns: Any) -> PreparedMessage:
@@ -142,9 +148,12 @@ class Preparer:
     default_store: str | None = None
 
     def prepare(self, item: RawItem) -> Prepared:
-        if item.channel == Channel.SMS:
+        if item.channel in PHONE_CHANNELS:
             if isinstance(item.payload, bytes):
-                raise ParseError("an SMS item must be a row, not bytes")
+                what = "a call" if item.channel == Channel.CALL else "an SMS"
+                raise ParseError(f"{what} item must be a row, not bytes")
+            if item.channel == Channel.CALL:
+                return self._call(item, item.payload)
             return self._sms(item, item.payload)
         if not isinstance(item.payload, bytes):
             raise ParseError("a mail item must be bytes")
@@ -233,6 +242,33 @@ class Preparer:
         )
         keys = {"from": [sender] if sender else [], "to": [recipient] if recipient else []}
         return Prepared(item, message, keys)
+
+    def _call(self, item: RawItem, row: Mapping[str, str]) -> Prepared:
+        store = self.directory.store(self.default_store) or self.directory.default_store
+        region, zone = (store.region, store.zone) if store else ("US", UTC)
+        call = parse_call_row(row, item.dialect or CALLS_GENERIC, region, zone)
+        parties = call_parties(call, self.directory, region)
+        outcome = CallOutcome(call.status, call.duration_s, call.answered_by)
+        message = _message(
+            item,
+            channel=Channel.CALL,
+            direction=parties.direction,
+            verdict=Classification(parties.kind, "builtin:call"),
+            sent_at=call.started_at,
+            sender=parties.sender,
+            sender_name=None,
+            subject=None,
+            header_message_id=None,
+            is_reply=False,
+            snippet=outcome.describe(),
+            status=call.status,
+            duration_s=call.duration_s,
+            answered_by=call.answered_by,
+            associate_id=parties.associate_id,
+            store_id=self.directory.associate_store.get(parties.associate_id or 0),
+            ingested_at=self.now,
+        )
+        return Prepared(item, message, parties.keys())
 
 
 def with_lf(raw: bytes) -> bytes:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from replywatch.domain.lead import LeadRef
-from replywatch.domain.vocabulary import Channel, Direction
+from replywatch.domain.vocabulary import PHONE_CHANNELS, Direction
 from replywatch.match.evidence import vehicle_named, vehicle_words
 from replywatch.match.names import PersonName, exact_keys_to_find_leads, keys_to_find_leads
 from replywatch.match.namescore import lead_names, name_reasons
@@ -37,7 +37,7 @@ class TouchNotes:
         if earlier is None or query.sent_at < earlier:
             self.first[lead.lead_id] = query.sent_at
         self.by.setdefault(lead.lead_id, set()).update(query.associates)
-        if query.channel == Channel.SMS:
+        if query.channel in PHONE_CHANNELS:  # our calls to a number tell whose household it is, as texts do
             for number in query.keys.get("to", ()):
                 self.texts.setdefault(number, []).append((query.sent_at, lead.lead_id))
 
@@ -98,7 +98,7 @@ class CandidateIndex:
         phones = {
             number
             for q in queries
-            if q.channel == Channel.SMS and q.direction == Direction.INBOUND and _may_reach(q, by_identity)
+            if q.channel in PHONE_CHANNELS and q.direction == Direction.INBOUND and _may_reach(q, by_identity)
             for number in q.keys.get("from", ())
         }
         texts = repo.texts_to_numbers(session, phones, start, end)
@@ -134,7 +134,7 @@ class CandidateIndex:
             if c.lead.received_at - EARLY_SLACK <= query.sent_at <= c.lead.received_at + window
         ]
         if open_:
-            texts = query.channel == Channel.SMS and query.direction == Direction.INBOUND
+            texts = query.channel in PHONE_CHANNELS and query.direction == Direction.INBOUND
             texted = self._last_texted(query) if texts else None
             for c in open_:
                 self._corroborate(c, query, texted)

@@ -57,6 +57,21 @@ class ParsedSms:
 
 
 @dataclass(frozen=True)
+class ParsedCall:
+    """One phone call from a call log (Twilio's, legs merged, or a call-tracking export)."""
+
+    sid: str
+    started_at: datetime  # aware UTC
+    sender: str  # the caller's number as written; normalized to E.164 at ingest
+    recipient: str  # the number called
+    dialed: str | None  # the number that rang when the call was forwarded (an associate's phone)
+    direction: str  # inbound | outbound
+    duration_s: int
+    status: str  # a domain.calls.CallStatus
+    answered_by: str | None  # human, machine…, unknown; None when nobody says
+
+
+@dataclass(frozen=True)
 class LeadRecord:
     """A lead as a provider (ADF/XML, plain-text notice) or a CSV import describes it.
 

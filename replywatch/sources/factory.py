@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from replywatch.config import LocalMailSourceConfig, SmsCsvSourceConfig, SourceConfig
+from replywatch.config import CallsCsvSourceConfig, LocalMailSourceConfig, SmsCsvSourceConfig, SourceConfig
 from replywatch.errors import ConfigError
 from replywatch.sources.base import Source
+from replywatch.sources.callscsv import CallsCsvSource
 from replywatch.sources.local import EmlDirSource, MaildirSource, MboxSource
 from replywatch.sources.smscsv import SmsCsvSource
 
@@ -21,10 +22,16 @@ def build_source(cfg: SourceConfig) -> Source:
         return MboxSource(cfg.name, path)
     if isinstance(cfg, SmsCsvSourceConfig):
         return SmsCsvSource(cfg.name, Path(cfg.path))
+    if isinstance(cfg, CallsCsvSourceConfig):
+        return CallsCsvSource(cfg.name, Path(cfg.path))
     if cfg.type == "imap":
         from replywatch.sources.imap import ImapSource  # imapclient loads only where IMAP is configured
 
         return ImapSource(cfg)
+    if cfg.type == "twilio-calls":
+        from replywatch.sources.twilio_calls import TwilioCallsSource
+
+        return TwilioCallsSource(cfg)
     if cfg.type == "twilio":
         from replywatch.sources.twilio import TwilioSource  # the SDK loads only when a Twilio source is set
 

@@ -8,34 +8,42 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeAlias
 
-from twilio.rest.api.v2010.account.message import MessageList, MessagePage
+from twilio.base.page import Page
+from twilio.rest.api.v2010.account.call import CallList
+from twilio.rest.api.v2010.account.message import MessageList
 
-
-class _RecordPage(MessagePage):
-    """A page of the listing whose records stay the API's JSON objects: the SDK's MessageInstance
-    would deserialize every property of every message."""
-
-    def get_instance(self, payload: dict[str, Any]) -> Any:
-        return payload
+Listing: TypeAlias = MessageList | CallList
 
 
-def pages(messages: MessageList, page_size: int, query: Mapping[str, str]) -> Iterator[_RecordPage]:
+_RECORD_PAGES: dict[type[Page], type[Page]] = {}
+
+
+def _record_page(kind: type[Page]) -> type[Page]:
+    """The SDK's page class (MessagePage, CallPage) whose records stay the API's JSON objects: its
+    instances (MessageInstance, CallInstance) would deserialize every property of every record."""
+    found = _RECORD_PAGES.get(kind)
+    if found is None:
+        found = _RECORD_PAGES[kind] = type(f"Record{kind.__name__}", (kind,), {"get_instance": _as_is})
+    return found
+
+
+def _as_is(page: Page, payload: dict[str, Any]) -> Any:
+    return payload
+
+
+def pages(listing: Listing, page_size: int, query: Mapping[str, str]) -> Iterator[Page]:
     """The SDK's paging (its HTTP client, auth, retries, next-page links), each page's records as JSON.
     The next page is asked for while the caller reads this one: the API's time to answer is not waited
     for in turn with ours to read (one request at a time still, each after the link it follows)."""
     with ThreadPoolExecutor(1, thread_name_prefix="twilio-next-page") as ahead:
-        page: MessagePage | None = messages.page(page_size=page_size, **query)
+        page: Page | None = listing.page(page_size=page_size, **query)
         while page is not None:
-            page.__class__ = _RecordPage  # records are built lazily, while iterating; next pages keep it
+            page.__class__ = _record_page(type(page))  # records are built lazily; next pages keep it
             following = ahead.submit(page.next_page)
             yield page
             page = following.result()
-
-
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTHS = {name: (number, f"{number:02d}") for number, name in enumerate(_MONTH_NAMES, 1)}
 
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -167,7 +167,10 @@ class Message(Base):
     header_message_id: Mapped[str | None] = mapped_column(String(500), index=True)
     is_reply: Mapped[bool] = mapped_column(Boolean, default=False)
     snippet: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str | None] = mapped_column(String(20))  # delivery status as the SMS log gives it
+    status: Mapped[str | None] = mapped_column(String(20))  # delivery status as the SMS log gives it;
+    # how a call ended (completed, no-answer, busy, failed, canceled)
+    duration_s: Mapped[int | None]  # a call's length; other messages have none
+    answered_by: Mapped[str | None] = mapped_column(String(20))  # a call's `human`, `machine_start`, …
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     associate_id: Mapped[int | None] = mapped_column(ForeignKey("associates.id"))
     position: Mapped[str | None] = mapped_column(String(1000))

@@ -113,7 +113,7 @@ def leads_by_identity_values(session: Session, values: Iterable[str]) -> dict[st
 def texts_to_numbers(
     session: Session, numbers: Iterable[str], start: datetime, end: datetime
 ) -> dict[str, list[tuple[datetime, int]]]:
-    """Customer number → (sent_at, lead) of our texts to it that were matched to a lead."""
+    """Customer number → (sent_at, lead) of our texts and calls to it that were matched to a lead."""
     found: dict[str, list[tuple[datetime, int]]] = {}
     for part in chunks(sorted(numbers)):
         # Two index-led steps, not one join: given the join, PostgreSQL would hash every match of the table
@@ -130,7 +130,7 @@ def texts_to_numbers(
                 select(Message.id, Message.sent_at, Match.lead_id, Match.status)
                 .join(Match, Match.message_id == Message.id)
                 .where(one_of(session, Message.id, ids), one_of(session, Match.message_id, ids))
-                .where(Message.direction == "outbound", Message.channel == "sms")
+                .where(Message.direction == "outbound", Message.channel.in_(("sms", "call")))
                 .where(Message.sent_at.between(start, end))
             )
             for message_id, sent_at, lead_id, status in session.execute(stmt):
@@ -276,6 +276,8 @@ class MatchedMessage(NamedTuple):
     is_reply: bool
     status: str | None
     associate_id: int | None
+    duration_s: int | None
+    answered_by: str | None
 
 
 def matched_message_facts(session: Session, lead_ids: Sequence[int]) -> dict[int, list[MatchedMessage]]:
@@ -293,6 +295,8 @@ def matched_message_facts(session: Session, lead_ids: Sequence[int]) -> dict[int
                 Message.is_reply,
                 Message.status,
                 Message.associate_id,
+                Message.duration_s,
+                Message.answered_by,
             )
             .join(Message, Message.id == Match.message_id)
             .where(

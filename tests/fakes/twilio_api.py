@@ -1,9 +1,10 @@
-"""A stateful fake of Twilio's Messages API on 127.0.0.1, shaped like twilio-messages-openapi.json.
+"""A stateful fake of Twilio's Messages and Calls APIs on 127.0.0.1, shaped like Twilio's own specs.
 
-The spec is tests/data/twilio/twilio-messages-openapi.json (Twilio's own, MIT).
+The specs are tests/data/twilio/twilio-messages-openapi.json and twilio-calls-openapi.json (MIT).
 
 What it keeps of the real service: HTTP Basic auth by account SID + auth token or API key + secret;
-newest-first listings; `To`, `From`, `DateSent`, `DateSent<`, `DateSent>` filters on whole GMT days;
+newest-first listings; `To`, `From`, `DateSent`, `DateSent<`, `DateSent>` filters on whole GMT days
+(Calls: `To`, `From`, `ParentCallSid`, `Status`, `StartTime`, `StartTime<`, `StartTime>`);
 `PageSize` (default 50, at most 1000); keyset paging by a `PageToken` naming the last SID of the previous
 page, handed out only inside a relative `next_page_uri`; RFC 2822 dates and counts as strings; Twilio's
 JSON error bodies. Tests can queue faults (429 with Retry-After, 500), slow pages, and messages that
@@ -13,7 +14,6 @@ arrive while a listing is in progress (`on_page`).
 from __future__ import annotations
 
 import base64
-import bisect
 import contextlib
 import itertools
 import json
@@ -23,27 +23,20 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from fakes.twilio_records import (
-    NEWEST,
-    VERSION,
-    day,
-    error_body,
-    message_record,
-    midnight,
-    paging,
-    timestamp,
-)
+import requests
+
+from fakes.twilio_listing import Listing
+from fakes.twilio_records import VERSION, call_record, error_body, message_record
 
 ACCOUNT_SID = "AC" + "5e" * 16
 AUTH_TOKEN = "fake-auth-token-0123456789abcdef"
 API_KEY_SID = "SK" + "7a" * 16
 API_KEY_SECRET = "fake-api-key-secret"
-_FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 
 
 @dataclass(frozen=True)
@@ -61,9 +54,13 @@ class FakeTwilio:
         self.api_keys = {API_KEY_SID: API_KEY_SECRET}
         self.requests: list[str] = []
         self.on_page: Callable[[int], None] | None = None  # called before serving page N of any listing
-        self._lock = threading.RLock()
-        self._records: dict[str, dict[str, Any]] = {}
-        self._order: list[tuple[float, str]] = []  # (date_sent timestamp, sid), ascending
+        self.messages = Listing("messages", "date_sent", "DateSent", {"To": "to", "From": "from"})
+        self.calls = Listing(
+            "calls",
+            "start_time",
+            "StartTime",
+            {"To": "to", "From": "from", "ParentCallSid": "parent_call_sid", "Status": "status"},
+        )
         self._faults: deque[Fault] = deque()
         self._delays: deque[float] = deque()
         self._serial = itertools.count(1)
@@ -88,39 +85,69 @@ class FakeTwilio:
         error_code: int | None = None,
     ) -> str:
         """Store one message as Twilio would list it; returns its SID."""
-        sid = self._sid(num_media)
+        sid = self._sid("MM" if num_media else "SM")
         fields = (sent, from_, to, body, direction, status, num_media, error_code)
-        record = message_record(self.account_sid, sid, *fields)
-        with self._lock:
-            self._records[sid] = record
-            bisect.insort(self._order, (timestamp(record), sid))
+        self.messages.add(message_record(self.account_sid, sid, *fields))
         return sid
 
     def add_many(self, rows: Iterable[tuple[datetime, str, str, str, str]]) -> None:
         """Bulk `add` of (sent, from, to, body, direction) rows, sorted once."""
-        with self._lock:
-            for sent, from_, to, body, direction in rows:
-                sid = self._sid(0)
-                record = message_record(
-                    self.account_sid, sid, sent, from_, to, body, direction, None, 0, None
-                )
-                self._records[sid] = record
-                self._order.append((timestamp(record), sid))
-            self._order.sort()
+        self.messages.add_many(
+            message_record(self.account_sid, self._sid("SM"), sent, from_, to, body, direction, None, 0, None)
+            for sent, from_, to, body, direction in rows
+        )
 
-    def _sid(self, num_media: int) -> str:
-        return f"{'MM' if num_media else 'SM'}{next(self._serial):032x}"
+    def add_call(
+        self,
+        started: datetime | None,
+        from_: str,
+        to: str,
+        direction: str = "inbound",
+        status: str = "completed",
+        duration: int | None = None,
+        answered_by: str | None = None,
+        parent: str | None = None,
+    ) -> str:
+        """Store one call leg as Twilio would list it (a child leg names its `parent`); returns its SID."""
+        sid = self._sid("CA")
+        fields = (started, from_, to, direction, status, duration, answered_by, parent)
+        self.calls.add(call_record(self.account_sid, sid, *fields))
+        return sid
+
+    def add_calls(self, rows: Iterable[tuple[datetime, str, str, str, str, int | None]]) -> None:
+        """Bulk `add_call` of (started, from, to, direction, status, duration) rows, sorted once."""
+        self.calls.add_many(call_record(self.account_sid, self._sid("CA"), *row, None, None) for row in rows)
+
+    def end_call(self, sid: str, status: str, duration: int | None = None) -> None:
+        """A call in progress ends: its status and length change."""
+        with self.calls.lock:
+            record = self.calls.records[sid]
+            record |= {"status": status, "duration": None if duration is None else str(duration)}
+
+    def _sid(self, prefix: str) -> str:
+        return f"{prefix}{next(self._serial):032x}"
 
     def deliver(self, sid: str, status: str, error_code: int | None = None) -> None:
         """The carrier's receipt arrives: the message's status (and error) change."""
-        with self._lock:
-            record = self._records[sid]
+        with self.messages.lock:
+            record = self.messages.records[sid]
             record |= {"status": status, "error_code": error_code}
             record["error_message"] = "Unknown error" if error_code else None
 
     def fail(self, status: int, times: int = 1, retry_after: str | None = None) -> None:
         """The next `times` requests answer `status` (429 or 5xx) instead of a page."""
         self._faults.extend([Fault(status, retry_after)] * times)
+
+    def storm(self, page: int, more: int = 5) -> None:
+        """A storm of 429s when page `page` of a listing is asked for: the first asks for one second,
+        `more` follow asking for none."""
+
+        def hit(number: int) -> None:
+            if number == page:
+                self.fail(429, retry_after="1")
+                self.fail(429, times=more, retry_after="0")
+
+        self.on_page = hit
 
     def slow(self, seconds: float, times: int = 1) -> None:
         """The next `times` requests wait `seconds` before answering."""
@@ -131,7 +158,7 @@ class FakeTwilio:
         self._delays.clear()
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self.messages)
 
     # -- the server ------------------------------------------------------------------------------------
 
@@ -159,10 +186,12 @@ class FakeTwilio:
         if not self._authorized(authorization):
             return 401, error_body(401), {"WWW-Authenticate": 'Basic realm="Twilio API"'}
         path, _, query = target.partition("?")
-        if path != f"{self.prefix}/{VERSION}/Accounts/{self.account_sid}/Messages.json":
+        account = f"{self.prefix}/{VERSION}/Accounts/{self.account_sid}"
+        listing = {f"{account}/Messages.json": self.messages, f"{account}/Calls.json": self.calls}.get(path)
+        if listing is None:
             return 404, error_body(404), {}
         try:
-            return 200, self._page(path, dict(parse_qsl(query, keep_blank_values=True))), {}
+            return 200, listing.page(path, dict(parse_qsl(query, keep_blank_values=True)), self.on_page), {}
         except ValueError as exc:
             return 400, error_body(400, str(exc)), {}
 
@@ -172,74 +201,6 @@ class FakeTwilio:
         user, _, password = base64.b64decode(header[6:]).decode().partition(":")
         allowed = {self.account_sid: self.auth_token, **self.api_keys}
         return user in allowed and allowed[user] == password
-
-    # -- listing ---------------------------------------------------------------------------------------
-
-    def _page(self, path: str, query: dict[str, str]) -> dict[str, Any]:
-        size, number, token = paging(query)
-        if self.on_page is not None:
-            self.on_page(number)
-        filters = {k: query[k] for k in _FILTERS if k in query}
-        with self._lock:
-            found = list(itertools.islice(self._matching(filters, token), size + 1))
-        page, more = found[:size], len(found) > size
-        if token and token.startswith("PB"):  # a previous page: the `size` messages just newer, newest first
-            page, more = page[::-1], True
-
-        def link(n: int, token: str | None) -> str:
-            extra = {"PageToken": token} if token else {}
-            return f"{path}?{urlencode({**filters, 'PageSize': size, 'Page': n, **extra})}"
-
-        return {
-            "end": number * size + max(len(page) - 1, 0),
-            "first_page_uri": link(0, None),
-            "next_page_uri": link(number + 1, f"PA{page[-1]['sid']}") if more else None,
-            "page": number,
-            "page_size": size,
-            "previous_page_uri": link(number - 1, f"PB{page[0]['sid']}") if number and page else None,
-            "start": number * size,
-            "uri": link(number, token),
-            "messages": page,
-        }
-
-    def _matching(self, filters: dict[str, str], token: str | None) -> Iterator[dict[str, Any]]:
-        """Newest first after a `PA` token (older than its SID); oldest first after a `PB` token (newer)."""
-        low, high = self._bounds(filters)
-        indices: Iterable[int] = range(high - 1, low - 1, -1)
-        if token and token.startswith("PA"):
-            high = min(high, bisect.bisect_left(self._order, self._key(token[2:])))
-            indices = range(high - 1, low - 1, -1)
-        elif token and token.startswith("PB"):
-            indices = range(max(low, bisect.bisect_right(self._order, self._key(token[2:]))), high)
-        elif token:
-            raise ValueError(f"Invalid PageToken {token!r}")
-        dated = any(k.startswith("DateSent") for k in filters)
-        for index in indices:
-            stamp, sid = self._order[index]
-            record = self._records[sid]
-            if dated and stamp == NEWEST:
-                continue
-            if filters.get("To", record["to"]) != record["to"]:
-                continue
-            if filters.get("From", record["from"]) == record["from"]:
-                yield record
-
-    def _bounds(self, filters: dict[str, str]) -> tuple[int, int]:
-        """Index range of `_order` inside the DateSent filters (each a whole GMT day, inclusive)."""
-        low, high = 0, len(self._order)
-        if "DateSent" in filters:
-            filters = {**filters, "DateSent>": filters["DateSent"], "DateSent<": filters["DateSent"]}
-        if "DateSent>" in filters:
-            low = bisect.bisect_left(self._order, (midnight(day(filters["DateSent>"])), ""))
-        if "DateSent<" in filters:
-            end = midnight(day(filters["DateSent<"]) + timedelta(days=1))
-            high = bisect.bisect_left(self._order, (end, ""))
-        return low, max(low, high)
-
-    def _key(self, sid: str) -> tuple[float, str]:
-        if sid not in self._records:
-            raise ValueError(f"Invalid PageToken: no message {sid}")
-        return timestamp(self._records[sid]), sid
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -273,6 +234,17 @@ def running(prefix: str = "") -> Iterator[FakeTwilio]:
         yield fake
     finally:
         fake.stop()
+
+
+def list_pages(fake: FakeTwilio, resource: str, query: str) -> Iterator[dict[str, Any]]:
+    """Every page of a listing (`Messages`, `Calls`), following `next_page_uri` as a client must."""
+    uri: str | None = f"/{VERSION}/Accounts/{ACCOUNT_SID}/{resource}.json?{query}"
+    while uri:
+        response = requests.get(f"{fake.base_url}{uri}", auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=10)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        yield body
+        uri = body["next_page_uri"]
 
 
 def parse_target(target: str) -> tuple[str, dict[str, str]]:

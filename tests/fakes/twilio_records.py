@@ -1,4 +1,4 @@
-"""The records of the fake Twilio Messages API: message JSON, error bodies, dates and paging parameters."""
+"""The records of the fake Twilio API: message and call JSON, error bodies, dates and paging parameters."""
 
 from __future__ import annotations
 
@@ -58,10 +58,71 @@ def message_record(
     }
 
 
-def timestamp(record: dict[str, Any]) -> float:
-    """Where a record sorts: its date_sent, or on top while it has none."""
-    sent = record["date_sent"]
-    return NEWEST if sent is None else datetime.strptime(sent, "%a, %d %b %Y %H:%M:%S %z").timestamp()
+def call_record(
+    account_sid: str,
+    sid: str,
+    started: datetime | None,
+    from_: str,
+    to: str,
+    direction: str,
+    status: str,
+    duration: int | None,
+    answered_by: str | None,
+    parent: str | None,
+) -> dict[str, Any]:
+    """A call leg with every property of the spec's schema, filled as Twilio fills them: no start time
+    while queued, no end or duration until it ended, a duration only for a completed call."""
+    created = started or datetime.now(UTC)
+    ended = status in ("completed", "busy", "no-answer", "failed", "canceled")
+    length = (duration or 0) if status == "completed" else 0
+    base = f"/{VERSION}/Accounts/{account_sid}/Calls/{sid}"
+    return {
+        "account_sid": account_sid,
+        "answered_by": answered_by,
+        "api_version": VERSION,
+        "caller_name": None,
+        "date_created": rfc2822(created - timedelta(seconds=1)),
+        "date_updated": rfc2822(created + timedelta(seconds=length)),
+        "direction": direction,
+        "duration": str(length) if ended else None,
+        "end_time": rfc2822(created + timedelta(seconds=length)) if ended and started else None,
+        "forwarded_from": None,
+        "from": from_,
+        "from_formatted": _formatted(from_),
+        "group_sid": None,
+        "parent_call_sid": parent,
+        "phone_number_sid": "PN" + "4d" * 16 if direction == "inbound" else None,
+        "price": "-0.01400" if length else None,
+        "price_unit": "USD",
+        "queue_time": "0",
+        "sid": sid,
+        "start_time": rfc2822(started) if started else None,
+        "status": status,
+        "subresource_uris": {
+            name: f"{base}/{path}.json"
+            for name, path in (
+                ("notifications", "Notifications"),
+                ("recordings", "Recordings"),
+                ("payments", "Payments"),
+                ("events", "Events"),
+                ("siprec", "Siprec"),
+                ("streams", "Streams"),
+                ("transcriptions", "Transcriptions"),
+                ("user_defined_message_subscriptions", "UserDefinedMessageSubscriptions"),
+                ("user_defined_messages", "UserDefinedMessages"),
+            )
+        },
+        "to": to,
+        "to_formatted": _formatted(to),
+        "trunk_sid": None,
+        "uri": f"{base}.json",
+    }
+
+
+def _formatted(number: str) -> str:
+    """`(512) 555-0134` for a North American number, as Twilio formats it; others as given."""
+    digits = number[2:] if number.startswith("+1") and len(number) == 12 else ""
+    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}" if digits else number
 
 
 def error_body(status: int, detail: str | None = None) -> dict[str, Any]:
@@ -88,9 +149,9 @@ def paging(query: dict[str, str]) -> tuple[int, int, str | None]:
 
 
 def day(text: str) -> date:
-    """Twilio reads only the GMT day of a DateSent filter (`2024-03-04` or `2024-03-04T00:00:00Z`)."""
+    """Twilio reads only the GMT day of a DateSent or StartTime filter (`2024-03-04`, `2024-03-04T…Z`)."""
     if not re.match(r"^\d{4}-\d{2}-\d{2}($|T)", text):
-        raise ValueError(f"DateSent filter {text!r} is not a YYYY-MM-DD date")
+        raise ValueError(f"date filter {text!r} is not a YYYY-MM-DD date")
     return date.fromisoformat(text[:10])
 
 

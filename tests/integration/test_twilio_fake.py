@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-import json
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,16 +14,14 @@ from fakes.twilio_api import (
     API_KEY_SID,
     AUTH_TOKEN,
     FakeTwilio,
+    list_pages,
     parse_target,
     running,
 )
-from jsonschema import FormatChecker
+from fakes.twilio_spec import list_validator
 from openapi_schema_validator import OAS30Validator
 from twilio.rest import Client
 
-SPEC = Path(__file__).resolve().parents[1] / "data" / "twilio" / "twilio-messages-openapi.json"
-LIST_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
-RFC_2822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$")
 OURS, EVA, GIL = "+15125550100", "+15125550134", "+15125550177"
 
 
@@ -44,21 +38,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTwilio]:
 
 @pytest.fixture(scope="module")
 def validator() -> OAS30Validator:
-    """The spec's ListMessageResponse, made strict: every property present and no others."""
-    if not SPEC.exists():
-        pytest.skip(f"{SPEC} is absent")
-    spec = json.loads(SPEC.read_text(encoding="utf-8"))
-    schema = copy.deepcopy(spec["paths"][LIST_PATH]["get"]["responses"]["200"]["content"])
-    schema = schema["application/json"]["schema"]
-    components = copy.deepcopy(spec["components"])
-    for strict in (schema, components["schemas"]["api.v2010.account.message"]):
-        strict["additionalProperties"] = False
-        strict["required"] = sorted(strict["properties"])
-    checker = FormatChecker()
-    checker.checks("date-time-rfc-2822")(
-        lambda value: not isinstance(value, str) or bool(RFC_2822.match(value))
-    )
-    return OAS30Validator({**schema, "components": components}, format_checker=checker)
+    return list_validator("twilio-messages-openapi.json", "Messages", "api.v2010.account.message")
 
 
 def conversation(fake: FakeTwilio) -> None:
@@ -78,14 +58,7 @@ def get(fake: FakeTwilio, uri: str, auth: tuple[str, str] = (ACCOUNT_SID, AUTH_T
 
 
 def pages(fake: FakeTwilio, query: str) -> Iterator[dict[str, Any]]:
-    """Every page of a listing, following `next_page_uri` as a client must."""
-    uri: str | None = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json?{query}"
-    while uri:
-        response = get(fake, uri)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        yield body
-        uri = body["next_page_uri"]
+    return list_pages(fake, "Messages", query)
 
 
 @pytest.mark.parametrize(

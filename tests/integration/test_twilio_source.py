@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import pytest
 from fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, parse_target, running
 from mailbuild import DANA_PHONE, Maildir, at, lead_mail, settings
 from sqlalchemy import event, func, select
+from wiring import CrashingSource
 from wiring import pipeline as wired_pipeline
 
 import replywatch.ingest.pipeline as pipeline_module
@@ -20,7 +21,6 @@ from replywatch.errors import PermanentSourceError, TransientSourceError
 from replywatch.ingest.pipeline import Pipeline, PollResult
 from replywatch.reports.export import contact_rows, write_csv
 from replywatch.reports.status import source_health
-from replywatch.sources.base import RawItem
 from replywatch.sources.factory import build_source
 from replywatch.sources.twilio import TwilioSource
 from replywatch.sources.twilio_http import RetryPolicy
@@ -228,12 +228,7 @@ def test_a_429_storm_is_ridden_out_honouring_retry_after(
     # Given a listing that meets a storm of 429s on its third page, the first asking for one second
     total = chatter(fake, days=2, per_day=5, start=at(3, 9))
 
-    def storm(page: int) -> None:
-        if page == 2:
-            fake.fail(429, retry_after="1")
-            fake.fail(429, times=5, retry_after="0")
-
-    fake.on_page = storm
+    fake.storm(page=2)
     p = pipeline(dealership(tmp_path, db_url, fake))
     # When polled
     started = time.monotonic()
@@ -265,19 +260,6 @@ def test_a_storm_past_the_limit_fails_the_poll_and_the_next_catches_up(
     assert p.poll(source).stored == total
     with p.sessions() as session:
         assert source_health(session, ["texts"], at(30, 12))["sources"][0]["consecutive_failures"] == 0
-
-
-class CrashingSource:
-    """The real source, killed after `limit` items as a stopped process would be."""
-
-    def __init__(self, inner: TwilioSource, limit: int) -> None:
-        self.inner, self.limit, self.name = inner, limit, inner.name
-
-    def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]:
-        for count, item in enumerate(self.inner.items(cursors)):
-            if count == self.limit:
-                raise SystemExit("killed")
-            yield item
 
 
 def test_a_restart_mid_poll_exports_the_same_as_a_clean_run(

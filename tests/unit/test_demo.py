@@ -90,13 +90,17 @@ def test_config_validates_and_points_at_the_written_sources(sample: SampleDealer
     # Given the sample's replywatch.toml, When loaded as replywatch loads any config
     settings = load_settings(sample.config_path, environ={})
 
-    # Then it names two stores, five associates split over them, and both sources relative to the file
+    # Then it names two stores, five associates split over them, and its sources relative to the file
     assert [s.name for s in settings.stores] == ["Main Street Honda", "Lakeside Toyota"]
     assert Counter(a.store for a in settings.associates) == {"Main Street Honda": 3, "Lakeside Toyota": 2}
     assert all(s.opening_hours()[6] is None for s in settings.stores)  # Sunday closed
     assert all(re.fullmatch(r"\+1\d{3}555\d{4}", a.phones[0]) for a in settings.associates)
     paths = {s.name: Path(getattr(s, "path", "")) for s in settings.sources}
-    assert paths == {"lead-inbox": sample.maildir.resolve(), "texts": sample.sms_csv.resolve()}
+    assert paths == {
+        "lead-inbox": sample.maildir.resolve(),
+        "texts": sample.sms_csv.resolve(),
+        "calls": sample.calls_csv.resolve(),
+    }
     assert settings.database.url == f"sqlite:///{(sample.root / 'replywatch.db').resolve()}"
 
 
@@ -230,7 +234,10 @@ def test_auto_replies_and_stop_texts_are_there_as_noise(sample: SampleDealership
     assert 2 <= len(autos) <= 10
     for msg in autos:
         assert msg["Auto-Submitted"] == "auto-replied" and msg["In-Reply-To"]
-        assert re.match(r"(Automatic reply|Out of Office|Respuesta automática): ", str(msg["Subject"]))
+        # (a long subject is folded right after `Subject:`, so its unfolded value starts with a space)
+        assert re.match(
+            r"(Automatic reply|Out of Office|Respuesta automática): ", str(msg["Subject"]).strip()
+        )
     assert 2 <= len(stops) <= 3 and all(row["direction"] == "inbound" for row in stops)
 
 
@@ -324,3 +331,22 @@ def test_end_defaults_to_the_monday_on_or_before_today(
 def test_weeks_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="weeks"):
         write_sample_dealership(tmp_path, weeks=0)
+
+
+def test_the_call_log_holds_every_kind_of_call(sample: SampleDealership) -> None:
+    # Given the sample's call log
+    with sample.calls_csv.open(newline="", encoding="utf-8") as fh:
+        calls = list(csv.DictReader(fh))
+    # Then our calls answered, reaching voicemail or nobody, and customers' calls forwarded or missed
+    kinds = Counter(
+        (row["direction"], row["status"], row["answered_by"] or "-", bool(row["dialed"])) for row in calls
+    )
+    assert kinds[("outbound", "completed", "machine", False)] > 2
+    assert kinds[("outbound", "no-answer", "-", False)] > 2
+    assert kinds[("inbound", "no-answer", "-", False)] > 2
+    assert (
+        sum(n for (d, s, _, dialed), n in kinds.items() if d == "inbound" and s == "completed" and dialed) > 0
+    )
+    assert sum(
+        n for (d, s, a, _), n in kinds.items() if d == "outbound" and s == "completed" and a != "machine"
+    )
