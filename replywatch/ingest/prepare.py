@@ -142,6 +142,8 @@ class Preparer:
     default_store: str | None = None
 
     def prepare(self, item: RawItem) -> Prepared:
+        if item.error:
+            raise ParseError(item.error)
         if item.channel == Channel.SMS:
             if isinstance(item.payload, bytes):
                 raise ParseError("an SMS item must be a row, not bytes")

@@ -24,6 +24,7 @@ class RawItem:
     fallback_date: datetime | None = None
     cursor: tuple[str, str] | None = None
     dialect: str | None = None  # an SMS row's format (parse.sms: generic, twilio, twilio-api)
+    error: str | None = None  # why the source could not read it: the item is quarantined with these words
 
 
 class Source(Protocol):
