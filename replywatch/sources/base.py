@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -33,6 +34,14 @@ class Source(Protocol):
     name: str
 
     def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]: ...
+
+
+WINDOW = 512  # bytes before a file cursor whose digest tells an appended file from a rewritten one
+
+
+def window_digest(before: bytes) -> str:
+    """The digest of the last WINDOW bytes of what lies before a byte cursor."""
+    return hashlib.sha256(before[-WINDOW:]).hexdigest()[:16]
 
 
 def dump_cursor(value: Mapping[str, Any]) -> str:

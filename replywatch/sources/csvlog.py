@@ -8,15 +8,16 @@ settled. The byte cursor carries a digest of the bytes just before it, so a rewr
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from replywatch.sources.base import WINDOW
+from replywatch.sources.base import window_digest as _digest
+
 MAX_ROW_BYTES = (
     100_000  # a text is at most 1,600 characters: a row this large is no SMS (csv's own limit: 128 KiB)
 )
-WINDOW = 512  # bytes before the cursor whose digest tells an appended file from a rewritten one
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def resume_offset(data: bytes, mark: Mapping[str, Any]) -> int:
 
 
 def window_digest(data: bytes, offset: int) -> str:
-    return hashlib.sha256(data[max(0, offset - WINDOW) : offset]).hexdigest()[:16]
+    return _digest(data[max(0, offset - WINDOW) : offset])
 
 
 def read_rows(data: bytes, start: int, *, width: int | None, settled: bool) -> Iterator[CsvRow]:
