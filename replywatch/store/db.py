@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.domain.vocabulary import Channel, Direction, Kind, MatchStatus
 from replywatch.errors import ConfigError, ReplywatchError
+from replywatch.store.nul import strip_nuls_on
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -65,7 +66,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True)
+        strip_nuls_on(engine)
+        return engine
     raise ConfigError(f"database.url: use sqlite:/// or postgresql+psycopg://, not {parsed.drivername}")
 
 
@@ -78,6 +81,7 @@ def _sqlite_engine(url: str) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30})
+    strip_nuls_on(engine)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
