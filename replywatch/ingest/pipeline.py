@@ -95,7 +95,8 @@ class Pipeline:
         self, source: str, directory: Directory, batch: list[RawItem], result: PollResult
     ) -> None:
         with self.sessions() as session:
-            known, statuses = sources.known_statuses(session, source, [i.external_id for i in batch])
+            ids = [i.external_id for i in batch] + [alias for i in batch for alias in i.aliases]
+            known, statuses = sources.known_statuses(session, source, ids)
         changes = _status_changes(batch, statuses)
         preparer = Preparer(directory, self.rules, self.now(), self._source_store(source))
         prepared: list[Prepared] = []
@@ -215,7 +216,7 @@ def _new_items(batch: list[RawItem], known: set[str]) -> Iterator[RawItem]:
     """Items the store does not hold yet, each id once."""
     seen = set(known)
     for item in batch:
-        if item.external_id not in seen:
+        if item.external_id not in seen and not any(alias in known for alias in item.aliases):
             seen.add(item.external_id)
             yield item
 

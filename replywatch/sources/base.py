@@ -25,6 +25,7 @@ class RawItem:
     fallback_date: datetime | None = None
     cursor: tuple[str, str] | None = None
     dialect: str | None = None  # an SMS row's format (parse.sms: generic, twilio, twilio-api)
+    aliases: tuple[str, ...] = ()  # ids an earlier version stored this item under: held, it is not new
     error: str | None = None  # why the source could not read it: the item is quarantined with these words
 
 
