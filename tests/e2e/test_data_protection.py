@@ -1,0 +1,56 @@
+"""What a hostile sender or a careless operator cannot do through the CLI: plant a formula in an export,
+read the database's password in a log or an error, read customers' data from a file the umask left open."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from clirun import cli
+
+from replywatch.reports.export import spreadsheet_safe
+
+HOSTILE = ('=HYPERLINK("http://evil.example/x","click")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3")
+
+
+def write_config(root: Path, db_url: str) -> None:
+    (root / "replywatch.toml").write_text(
+        f'[database]\nurl = "{db_url}"\n\n'
+        '[[stores]]\nname = "Main Street Honda"\ntimezone = "America/Chicago"\n',
+        encoding="utf-8",
+    )
+
+
+def test_an_export_never_hands_a_spreadsheet_a_formula(tmp_path: Path, db_url: str) -> None:
+    # Given leads whose ids and provider names are formulas, as a hostile ADF sender could make them
+    write_config(tmp_path, db_url)
+    leads = io.StringIO()
+    writer = csv.writer(leads)
+    writer.writerow(["lead_id", "received_at", "first_name", "last_name", "email", "phone", "source"])
+    writer.writerows([v, "2026-11-03 10:00", "Eva", "Ruiz", "", "", v + "x"] for v in HOSTILE)
+    (tmp_path / "leads.csv").write_text(leads.getvalue(), encoding="utf-8")
+    assert cli("leads", "import", "leads.csv", cwd=tmp_path).returncode == 0
+    # When the contacts are exported as CSV and as JSON
+    as_csv = cli("contacts", "export", cwd=tmp_path).stdout
+    as_json = json.loads(cli("contacts", "export", "--format", "json", cwd=tmp_path).stdout)
+    # Then every such cell of the CSV starts with a quote mark, and the JSON keeps the values exact
+    exported = list(csv.DictReader(io.StringIO(as_csv)))
+    assert sorted(r["lead_id"] for r in exported) == sorted("'" + v for v in HOSTILE)
+    assert all(r["source"].startswith("'") for r in exported)
+    assert sorted(r["lead_id"] for r in as_json) == sorted(HOSTILE)
+    # And a plain number in a numeric column stays a number
+    assert all(r["time_to_contact_s"] == "" for r in exported)
+
+
+def test_spreadsheet_safe_cells() -> None:
+    # Given cells a spreadsheet would run, and ones it would not; Then only the former get a quote mark
+    assert [spreadsheet_safe(v) for v in ("\tcmd", "\r=1", "-", "Website", "-42", "+1.5")] == [
+        "'\tcmd",
+        "'\r=1",
+        "'-",
+        "Website",
+        "-42",
+        "+1.5",
+    ]
