@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -42,21 +43,42 @@ def database_error_reason(exc: Exception) -> str:
     return str(orig).strip().splitlines()[0] if orig else type(exc).__name__
 
 
+# Every place a database URL can carry a credential: the user info (up to the last `@` of the URL, since
+# a password may hold an unencoded `@`) and query parameters such as `?password=` or `&sslpassword=`.
+_URL_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s]*@", re.IGNORECASE)
+_URL_QUERY_SECRET = re.compile(r"([?&][a-z_]*(?:password|passwd|secret|token)[a-z_]*=)[^&\s]*", re.IGNORECASE)
+
+
 def redact_url(url: str) -> str:
-    """The database URL with its password hidden, for messages and logs."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """A database URL, or any text holding one, with every credential hidden, for messages and logs."""
+    return _URL_QUERY_SECRET.sub(r"\1***", _URL_USERINFO.sub(r"\1***@", url))
 
 
 def url_password(url: str) -> str | None:
-    """The password a database URL carries, if any (for the log filter that keeps secrets out)."""
+    """The password a database URL carries, if any (for the log filter that keeps secrets out): its
+    user info's, read up to the last `@`, else a `password` query parameter."""
+    found = re.match(r"[a-z][a-z0-9+.-]*://[^\s:/@]*:([^\s]*)@", url, re.IGNORECASE)
+    if found and found[1]:
+        return found[1]
     try:
-        return make_url(url).password
+        password = make_url(url).query.get("password")
     except ArgumentError:
         return None
+    return password if isinstance(password, str) and password else None
+
+
+def _encoded_userinfo(url: str) -> str:
+    """The URL with its password percent-encoded when it holds an `@` as written: SQLAlchemy would take
+    the text after that `@` for the host (and a driver's error would show it)."""
+    found = re.match(r"([a-z][a-z0-9+.-]*://[^\s:/@]*:)([^\s]*@[^\s]*)@", url, re.IGNORECASE)
+    if not found:
+        return url
+    return f"{found[1]}{quote(found[2], safe='')}@{url[found.end() :]}"
 
 
 def make_engine(url: str) -> Engine:
     """An engine for a SQLite or PostgreSQL URL, with the pragmas replywatch relies on."""
+    url = _encoded_userinfo(url)
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -148,7 +170,9 @@ def reachable(engine: Engine) -> Iterator[None]:
         yield
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-        url = engine.url.render_as_string(hide_password=True)
+        url = redact_url(engine.url.render_as_string(hide_password=False))
+        if engine.url.password:
+            reason = reason.replace(str(engine.url.password), "***")
         raise ReplywatchError(f"cannot open database {url}: {reason}") from None
 
 

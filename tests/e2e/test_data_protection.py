@@ -11,6 +11,7 @@ from pathlib import Path
 from clirun import cli
 
 from replywatch.reports.export import spreadsheet_safe
+from replywatch.store.db import redact_url, url_password
 
 HOSTILE = ('=HYPERLINK("http://evil.example/x","click")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3")
 
@@ -54,3 +55,31 @@ def test_spreadsheet_safe_cells() -> None:
         "-42",
         "+1.5",
     ]
+
+
+def test_no_form_of_database_password_is_shown_in_an_error(tmp_path: Path) -> None:
+    # Given a configuration whose PostgreSQL URL carries passwords in every form SQLAlchemy reads: an
+    # unencoded `@` in the user info, and `password`/`sslpassword` query parameters
+    url = "postgresql+psycopg://rw:s3cr@tTail@127.0.0.1:1/rw?password=hunter2&sslpassword=k3yphrase"
+    write_config(tmp_path, url)
+    # When a command cannot reach it
+    result = cli("status", cwd=tmp_path)
+    # Then the one-line error names the database without any of them
+    assert result.returncode == 1 and "cannot open database" in result.stderr
+    for secret in ("s3cr", "tTail", "hunter2", "k3yphrase"):
+        assert secret not in result.stderr + result.stdout
+
+
+def test_database_urls_in_log_lines_are_masked() -> None:
+    # Given log text holding database URLs with credentials in the user info and the query
+    line = (
+        "database postgresql://rw:p@ss@db.example/rw?sslmode=require&password=hunter2 up; "
+        "old sqlite:///x.db; mail ana@example.com"
+    )
+    # When masked; Then no credential is left, and the rest of the line is as it was
+    assert redact_url(line) == (
+        "database postgresql://rw:***@db.example/rw?sslmode=require&password=*** up; "
+        "old sqlite:///x.db; mail ana@example.com"
+    )
+    assert url_password("postgresql://rw:p@ss@db.example/rw") == "p@ss"
+    assert url_password("postgresql://rw@db.example/rw?password=hunter2") == "hunter2"
