@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.domain.vocabulary import Channel, Direction, Kind, MatchStatus
 from replywatch.errors import ConfigError, ReplywatchError
+from replywatch.private_files import private_touch
 from replywatch.store.nul import strip_nuls_on
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def _sqlite_engine(url: str) -> Engine:
         sqlite3.register_adapter(vocabulary, str.__str__)
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        private_touch(Path(database))  # customers' data: 0600 (SQLite gives its WAL the same mode)
     engine = create_engine(url, connect_args={"timeout": 30})
     strip_nuls_on(engine)
 
@@ -206,6 +207,7 @@ def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
         return
     import fcntl
 
+    private_touch(Path(f"{database}.migrate.lock"))
     with open(f"{database}.migrate.lock", "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:

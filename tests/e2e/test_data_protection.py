@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 from clirun import cli
@@ -83,3 +84,29 @@ def test_database_urls_in_log_lines_are_masked() -> None:
     )
     assert url_password("postgresql://rw:p@ss@db.example/rw") == "p@ss"
     assert url_password("postgresql://rw@db.example/rw?password=hunter2") == "hunter2"
+
+
+def test_files_holding_customer_data_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    # Given a permissive umask and a SQLite database in a folder that does not exist yet
+    write_config(tmp_path, "sqlite:///data/replywatch.db")
+    previous = os.umask(0o022)
+    try:
+        # When the database is made, a lead imported, the contacts exported and a digest previewed
+        (tmp_path / "leads.csv").write_text(
+            "lead_id,received_at,first_name,last_name,email,phone,source\n"
+            "L1,2026-11-03 10:00,Eva,Ruiz,,,Web\n",
+            encoding="utf-8",
+        )
+        assert cli("leads", "import", "leads.csv", cwd=tmp_path).returncode == 0
+        assert cli("contacts", "export", "--out", "out/contacts.csv", cwd=tmp_path).returncode == 0
+        preview = cli("digest", "preview", "--week", "2026-11-02", "--out", "out/digest.html", cwd=tmp_path)
+        assert preview.returncode == 0, preview.stderr
+    finally:
+        os.umask(previous)
+    # Then every file is readable by its owner only, and every new folder too
+    files = [p for p in (tmp_path / "data").iterdir()] + [
+        tmp_path / "out/contacts.csv",
+        tmp_path / "out/digest.html",
+    ]
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {p.name: "0o600" for p in files}
+    assert {oct((tmp_path / d).stat().st_mode & 0o777) for d in ("data", "out")} == {"0o700"}
