@@ -17,6 +17,11 @@ def _require(path: Path, what: str) -> None:
         raise PermanentSourceError(f"{what} {path} does not exist")
 
 
+def _is_file(path: Path) -> bool:
+    """A file, or a symbolic link (read as a quarantined item, never followed)."""
+    return path.is_symlink() or path.is_file()
+
+
 def _is_sent(name: str, sent_folders: list[str]) -> bool:
     leaf = name.rsplit(".", 1)[-1].rsplit("/", 1)[-1].lower()
     return leaf in {s.lower() for s in sent_folders}
@@ -45,7 +50,7 @@ class MaildirSource:
         for part in ("new", "cur"):
             directory = path / part
             if directory.is_dir():
-                files.extend((f, f.name.split(":", 1)[0]) for f in directory.iterdir() if f.is_file())
+                files.extend((f, f.name.split(":", 1)[0]) for f in directory.iterdir() if _is_file(f))
         return Folder(name, sorted_entries(files), _is_sent(name, self.sent_folders))
 
 
