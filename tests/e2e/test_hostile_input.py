@@ -1,5 +1,6 @@
 """What a hostile sender or a careless operator cannot do through the CLI: plant a formula in an export,
-read the database's password in a log or an error, read customers' data from a file the umask left open."""
+read the database's password in a log or an error, read customers' data from a file the umask left open,
+get a traceback from a huge CSV field or from three first polls at once."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import csv
 import io
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from clirun import cli
+from clirun import cli, replywatch
+from mailbuild import Maildir, at, lead_mail
 
 from replywatch.reports.export import spreadsheet_safe
 from replywatch.store.db import redact_url, url_password
@@ -110,3 +113,46 @@ def test_files_holding_customer_data_are_private_whatever_the_umask(tmp_path: Pa
     ]
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {p.name: "0o600" for p in files}
     assert {oct((tmp_path / d).stat().st_mode & 0o777) for d in ("data", "out")} == {"0o700"}
+
+
+def test_a_funnel_file_with_a_huge_field_is_one_line_naming_it(tmp_path: Path) -> None:
+    # Given a CRM funnel file whose third line carries a 200 kB field
+    write_config(tmp_path, "sqlite:///replywatch.db")
+    huge = "x" * 200_000
+    (tmp_path / "crm.csv").write_text(
+        f"lead_id,event,at\nL1,appointment,2026-11-03T10:00\nL2,{huge},2026-11-03T11:00\n", encoding="utf-8"
+    )
+    # When it is imported
+    result = cli("funnel", "import", "crm.csv", cwd=tmp_path)
+    # Then one line names the file and line, without a traceback or the field
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: crm.csv:3: unreadable CSV record: field larger than field limit (131072)"
+    ]
+
+
+def test_three_first_polls_at_once_each_finish_cleanly(tmp_path: Path, db_url: str) -> None:
+    # Given a new database and a dealership with a Maildir and an SMS export
+    write_config(tmp_path, db_url)
+    with (tmp_path / "replywatch.toml").open("a", encoding="utf-8") as fh:
+        fh.write(
+            '\n[[associates]]\nname = "Dana Lee"\nstore = "Main Street Honda"\nemails = ["dana@msh.ex"]\n'
+            '\n[[sources]]\nname = "inbox"\ntype = "maildir"\npath = "mail"\n'
+            '\n[[sources]]\nname = "texts"\ntype = "sms-csv"\npath = "sms.csv"\n'
+        )
+    Maildir(tmp_path / "mail").add(
+        lead_mail("L1", "Ana", "Diaz", "ana@example.com", None, at(2, 15)), at(2, 15)
+    )
+    (tmp_path / "sms.csv").write_text(
+        "id,sent_at,from,to,body,direction\nt1,2026-11-02T16:00:00Z,+15125550134,+15125550100,hi,inbound\n",
+        encoding="utf-8",
+    )
+    # When three `poll --once` start at the same moment (three cron jobs, a daemon and an operator)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        runs = list(pool.map(lambda _: replywatch("poll", "--once", cwd=tmp_path), range(3)))
+    # Then each finishes without an error, and everything is stored once
+    assert [(r.returncode, "Traceback" in r.stderr, "UNIQUE" in r.stderr) for r in runs] == [
+        (0, False, False)
+    ] * 3
+    exported = list(csv.DictReader(io.StringIO(cli("contacts", "export", cwd=tmp_path).stdout)))
+    assert [r["lead_id"] for r in exported] == ["L1"]
