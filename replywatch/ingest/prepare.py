@@ -25,6 +25,7 @@ from replywatch.parse.adf import find_adf, parse_adf
 from replywatch.parse.dsn import read_report
 from replywatch.parse.email import parse_email
 from replywatch.parse.providers import parse_notice
+from replywatch.parse.sent_time import sent_time
 from replywatch.parse.sms import GENERIC, parse_sms_row
 from replywatch.parse.types import LeadRecord, ParsedEmail
 from replywatch.sources.base import RawItem
@@ -61,6 +62,9 @@ class PreparedMessage:
     store_id: int | None
     ingested_at: datetime
     status: str | None = None  # a text's delivery status; mail has none
+    time_source: str | None = (
+        None  # which time sent_at is (parse.sent_time.TimeSource); a text's is its log's
+    )
 
     @classmethod
     def clipped(cls, **columns: Any) -> PreparedMessage:
@@ -168,12 +172,14 @@ class Preparer:
         outbound = item.in_sent_folder or bool(ours)
         found = self._email_context(found, outbound, keys["to"] + keys["cc"])
         bounced = _bounced(raw) if found.kind == Kind.BOUNCE else {}
+        sent_at, time_source = sent_time(mail.headers, item.fallback_date, self.now)
         message = _message(
             item,
             channel=Channel.EMAIL,
             direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
             verdict=found,
-            sent_at=mail.date or item.fallback_date or self.now,
+            sent_at=sent_at,
+            time_source=time_source,
             sender=sender,
             sender_name=(mail.sender.name or None) if mail.sender else None,
             subject=mail.subject,

@@ -1,0 +1,29 @@
+"""message time source: which time a message's sent_at is (the sender's Date, our Received, delivery)
+
+Revision ID: 0010_i22
+Revises: 0009
+Create Date: 2026-12-07
+
+A sender's Date: is no longer trusted when it is missing, in the future or far from our server's receipt;
+the time used instead is recorded. Messages stored before this revision have none.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010_i22"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("time_source", sa.String(length=12), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_column("time_source")
