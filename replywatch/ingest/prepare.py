@@ -21,7 +21,7 @@ from replywatch.domain.normalize import normalize_email, normalize_phone
 from replywatch.domain.vocabulary import Channel, Direction, Kind
 from replywatch.errors import ParseError
 from replywatch.ingest.directory import Directory
-from replywatch.parse.adf import find_adf, parse_adf
+from replywatch.parse.adf import NOTICE_LIMITS, find_adf, parse_adf
 from replywatch.parse.dsn import read_report
 from replywatch.parse.email import parse_email
 from replywatch.parse.providers import parse_notice
@@ -291,8 +291,8 @@ def _adf_records(mail: ParsedEmail, fallback_id: str) -> list[LeadRecord]:
     """ADF documents from XML attachments, else the text body, else the raw HTML body."""
     for attachment in mail.attachments:
         if attachment.payload and find_adf(attachment.payload.decode("utf-8", "replace")):
-            return parse_adf(attachment.payload, fallback_id=fallback_id)
+            return parse_adf(attachment.payload, fallback_id=fallback_id, limits=NOTICE_LIMITS)
     for body in (mail.text, mail.html):
         if body and find_adf(body):
-            return parse_adf(body, fallback_id=fallback_id)
+            return parse_adf(body, fallback_id=fallback_id, limits=NOTICE_LIMITS)
     raise ParseError("lead notice without an ADF document (plain-text provider formats come with rules)")

@@ -7,10 +7,11 @@ import threading
 import time
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from mailbuild import DANA, STORE, at, lead_mail, mail
+from mailbuild import DANA, STORE, Maildir, adf, at, lead_mail, mail
 from sqlalchemy import func, select
 from wiring import pipeline as wired_pipeline
 
@@ -24,7 +25,7 @@ from replywatch.sources.factory import build_source
 from replywatch.sources.imap import ImapSource
 from replywatch.store import sources
 from replywatch.store.db import open_database
-from replywatch.store.models import Message, Quarantine
+from replywatch.store.models import Lead, Message, Quarantine
 
 if TYPE_CHECKING:
     from servers.dovecot import Account
@@ -56,7 +57,7 @@ def export(cfg: Settings) -> dict[str, dict[str, str]]:
         return {row["lead_id"]: row for row in contact_rows(session)}
 
 
-def stored(cfg: Settings, model: type[Message] | type[Quarantine] = Message) -> int:
+def stored(cfg: Settings, model: type[Message] | type[Quarantine] | type[Lead] = Message) -> int:
     _, sessions = open_database(cfg.database.url)
     with sessions() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
@@ -295,3 +296,38 @@ def test_mail_stored_under_the_earlier_folder_id_is_not_stored_again(account: Ac
     result = poll(cfg)
     # Then nothing is stored twice
     assert (result.seen, result.stored) == (1, 0)
+
+
+def oversized_notices() -> list[bytes]:
+    """A lead notice with 60 prospects, and one whose single document is padded past 256 KiB."""
+    one = adf("B0", "Ana", "Diaz", "ana@example.com", None, at(2, 15))
+    prospect = one[one.index("<prospect>") : one.index("</adf>")]
+    many = one.replace(prospect, "".join(prospect.replace(">B0<", f">B{n}<") for n in range(60)))
+    padded = one.replace("<prospect>", "<!--" + "x" * 300_000 + "--><prospect>")
+    return [
+        mail(
+            "leads@autotrader.example", DANA, f"New lead {n}", body, at(2, 15), f"<big{n}@autotrader.example>"
+        )
+        for n, body in enumerate((many, padded))
+    ]
+
+
+def test_an_oversized_lead_notice_is_quarantined_alike_over_imap_and_from_a_maildir(
+    account: Account, db_url: str, tmp_path: Path
+) -> None:
+    # Given two oversized lead notices, in the IMAP inbox and in a Maildir
+    box = Maildir(tmp_path / "mail")
+    for raw in oversized_notices():
+        account.save(raw)
+        box.add(raw, at(2, 15))
+    imap_cfg = dealership(db_url, account.source(folders=["INBOX"]))
+    local_cfg = dealership(db_url, {"name": "old-inbox", "type": "maildir", "path": str(tmp_path / "mail")})
+    # When both are polled
+    results = [poll(imap_cfg), poll(local_cfg)]
+    # Then each source quarantines both notices, and no lead is made from either
+    assert [(r.stored, r.quarantined) for r in results] == [(0, 2), (0, 2)]
+    assert stored(imap_cfg, Lead) == 0
+    imap_errors, local_errors = ([e.split(": ", 1)[1] for e in r.errors] for r in results)
+    assert imap_errors[0] == local_errors[0] == "more than 50 ADF prospects in one notice: refused whole"
+    # (the padded one is cut at the IMAP text part cap, so IMAP names it truncated; the Maildir, too large)
+    assert "never closed" in imap_errors[1] and "(limit 262,144)" in local_errors[1]
