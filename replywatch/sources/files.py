@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from replywatch.sources.base import RawItem, dump_cursor, load_cursor
+from replywatch.sources.mime_trim import LOCAL_TEXT_PART_CAP, trimmed
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def folder_items(source: str, folder: Folder, cursors: Mapping[str, str]) -> Ite
         if not rescan and (entry.mtime_ns, entry.key) <= mark_pos:
             continue
         try:
-            payload, error = _read_no_follow(entry.path), None
+            payload, error = trimmed(_read_no_follow(entry.path), LOCAL_TEXT_PART_CAP), None
         except FileNotFoundError:
             continue
         except OSError as exc:

@@ -10,6 +10,7 @@ from typing import BinaryIO
 from replywatch.errors import PermanentSourceError
 from replywatch.sources.base import WINDOW, RawItem, dump_cursor, load_cursor, window_digest
 from replywatch.sources.files import Folder, folder_items, sorted_entries, walk_files
+from replywatch.sources.mime_trim import LOCAL_TEXT_PART_CAP, trimmed
 
 
 def _require(path: Path, what: str) -> None:
@@ -96,7 +97,7 @@ class MboxSource:
                     source=self.name,
                     external_id=f"sha256:{digest}",
                     position=f"{self.path}@{start}",
-                    payload=raw,
+                    payload=trimmed(raw, LOCAL_TEXT_PART_CAP),
                     cursor=("mbox", dump_cursor({"offset": end, "before": window_digest(before)})),
                 )
 

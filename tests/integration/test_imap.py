@@ -331,3 +331,27 @@ def test_an_oversized_lead_notice_is_quarantined_alike_over_imap_and_from_a_mail
     assert imap_errors[0] == local_errors[0] == "more than 50 ADF prospects in one notice: refused whole"
     # (the padded one is cut at the IMAP text part cap, so IMAP names it truncated; the Maildir, too large)
     assert "never closed" in imap_errors[1] and "(limit 262,144)" in local_errors[1]
+
+
+def test_a_huge_mail_is_read_from_a_maildir_as_imap_reads_it(account: Account, tmp_path: Path) -> None:
+    # Given a reply with a long text and a 20 MB photo, in the IMAP inbox and in a Maildir
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = "ana@example.com", DANA, "Re: car", "<huge@x>"
+    msg.set_content("Saturday works.\n" + "more words here\n" * 40_000)
+    msg.add_attachment(b"\x89PNG" + bytes(20_000_000), maintype="image", subtype="png", filename="car.png")
+    account.save(msg.as_bytes())
+    Maildir(tmp_path / "mail").add(msg.as_bytes(), at(3, 9))
+    # When both sources read it
+    [over_imap] = items(account, folders=["INBOX"])
+    [local] = build_source(
+        dealership("sqlite://", {"name": "old", "type": "maildir", "path": str(tmp_path / "mail")}).sources[0]
+    ).items({})
+    # Then the Maildir's item is cut to the same parts as IMAP's: the text up to the cap, the photo a
+    # placeholder with its name and size, so a few hundred kilobytes are parsed instead of 27 MB
+    assert isinstance(over_imap.payload, bytes) and isinstance(local.payload, bytes)
+    assert len(local.payload) < 300_000 and len(over_imap.payload) < 300_000
+    imap_mail, local_mail = parse_email(over_imap.payload), parse_email(local.payload)
+    texts = [m.text.replace("\r\n", "\n") for m in (imap_mail, local_mail)]
+    assert all(t.startswith("Saturday works.") and 240_000 < len(t) <= 262_144 for t in texts)
+    assert [(a.filename, a.size > 19_000_000) for a in local_mail.attachments] == [("car.png", True)]
+    assert [a.filename for a in imap_mail.attachments] == ["car.png"]
