@@ -98,7 +98,9 @@ class Pipeline:
             ids = [i.external_id for i in batch] + [alias for i in batch for alias in i.aliases]
             known, statuses = sources.known_statuses(session, source, ids)
         changes = _status_changes(batch, statuses)
-        preparer = Preparer(directory, self.rules, self.now(), self._source_store(source))
+        preparer = Preparer(
+            directory, self.rules, self.now(), self._source_store(source), self._trusted_authserv_ids(source)
+        )
         prepared: list[Prepared] = []
         bad: list[tuple[RawItem, str]] = []
         for item in _new_items(batch, known):
@@ -177,6 +179,10 @@ class Pipeline:
     def _source_store(self, source: str) -> str | None:
         configured = [s for s in self.settings.sources if s.name == source]
         return configured[0].store if configured else None
+
+    def _trusted_authserv_ids(self, source: str) -> tuple[str, ...]:
+        configured = [s for s in self.settings.sources if s.name == source]
+        return tuple(getattr(configured[0], "trusted_authserv_ids", ())) if configured else ()
 
     def _record_health(self, source: str, result: PollResult, error: str | None) -> None:
         with self.sessions() as session, session.begin():

@@ -22,6 +22,7 @@ from replywatch.domain.vocabulary import Channel, Direction, Kind
 from replywatch.errors import ParseError
 from replywatch.ingest.directory import Directory
 from replywatch.parse.adf import NOTICE_LIMITS, find_adf, parse_adf
+from replywatch.parse.auth_results import failed_authentication
 from replywatch.parse.dsn import read_report
 from replywatch.parse.email import parse_email
 from replywatch.parse.providers import parse_notice
@@ -62,9 +63,8 @@ class PreparedMessage:
     store_id: int | None
     ingested_at: datetime
     status: str | None = None  # a text's delivery status; mail has none
-    time_source: str | None = (
-        None  # which time sent_at is (parse.sent_time.TimeSource); a text's is its log's
-    )
+    time_source: str | None = None  # which time sent_at is (parse.sent_time.TimeSource); none for texts
+    auth_failed: bool | None = None  # our server found the sender failing DMARC/SPF; none for texts
 
     @classmethod
     def clipped(cls, **columns: Any) -> PreparedMessage:
@@ -144,6 +144,7 @@ class Preparer:
     rules: RuleSet
     now: datetime
     default_store: str | None = None
+    trusted_authserv_ids: tuple[str, ...] = ()  # whose Authentication-Results are believed
 
     def prepare(self, item: RawItem) -> Prepared:
         if item.error:
@@ -169,6 +170,9 @@ class Preparer:
             "cc": _emails(a.address for a in mail.cc),
             "ref": _refs(mail.in_reply_to + mail.references),
         }
+        forged = failed_authentication(mail.headers, self.trusted_authserv_ids)
+        if forged and not item.in_sent_folder:
+            ours = []  # a mail claiming one of our addresses that our server could not verify is no touch
         outbound = item.in_sent_folder or bool(ours)
         found = self._email_context(found, outbound, keys["to"] + keys["cc"])
         bounced = _bounced(raw) if found.kind == Kind.BOUNCE else {}
@@ -180,6 +184,7 @@ class Preparer:
             verdict=found,
             sent_at=sent_at,
             time_source=time_source,
+            auth_failed=forged,
             sender=sender,
             sender_name=(mail.sender.name or None) if mail.sender else None,
             subject=mail.subject,
