@@ -98,10 +98,10 @@ def _row(number: int, pos: int, record: bytes) -> CsvRow:
     if number == 1:
         text = text.removeprefix("\ufeff")
     try:
-        rows = list(csv.reader((text,), strict=True))
+        values = next(csv.reader((text,), strict=True), [])
     except csv.Error as exc:
         return CsvRow(number, end, record, error=f"line {number}: {exc}")
-    return CsvRow(number, end, record, values=rows[0] if rows else [])
+    return CsvRow(number, end, record, values=values)
 
 
 def _unbalanced(number: int) -> str:

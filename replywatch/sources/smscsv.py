@@ -15,7 +15,7 @@ from pathlib import Path
 from replywatch.domain.vocabulary import Channel
 from replywatch.errors import ParseError, PermanentSourceError
 from replywatch.parse.sms import csv_dialect
-from replywatch.sources.base import RawItem, dump_cursor, load_cursor
+from replywatch.sources.base import RawItem, load_cursor
 from replywatch.sources.csvlog import CsvRow, read_rows, resume_offset, window_digest
 
 MAX_ID = 300  # longer ids are kept as their digest (the store's column holds 500)
@@ -43,7 +43,8 @@ class SmsCsvSource:
             raise PermanentSourceError(f"{self.path}:1: {exc}") from None
         start = max(resume_offset(data, load_cursor(cursors.get("csv"))), header_row.end)
         for row in read_rows(data, start, width=len(header), settled=settled):
-            cursor = dump_cursor({"offset": row.end, "before": window_digest(data, row.end)})
+            # What dump_cursor writes, formatted directly: a cursor per row is made for every row read.
+            cursor = f'{{"before":"{window_digest(data, row.end)}","offset":{row.end}}}'
             yield self._item(row, header, dialect, cursor)
 
     def _read(self) -> tuple[bytes, bool]:
