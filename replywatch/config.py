@@ -160,6 +160,8 @@ class ImapSourceConfig(SourceBase, SecretMixin):
     sent_folders: list[str] = Field(default_factory=lambda: ["Sent", "Sent Items", "Sent Messages"])
     since: date | None = None  # ignore mail that arrived before this day
     text_part_cap: int = Field(default=256 * 1024, ge=1024)
+    # authserv-ids of our own receiving servers, whose Authentication-Results headers are believed
+    trusted_authserv_ids: list[str] = Field(default_factory=list)
     timeout: float = 60.0
     # A dropped connection is reopened this many times, waiting first, 2×first … s (at most 30 s) between.
     reconnect_attempts: int = Field(default=6, ge=1, le=20)
@@ -260,6 +262,7 @@ class LocalMailSourceConfig(FileSourceBase):
 
     type: Literal["maildir", "mbox", "eml-dir"]
     sent_folders: list[str] = Field(default_factory=lambda: ["Sent", "Sent Items", "Sent Messages"])
+    trusted_authserv_ids: list[str] = Field(default_factory=list)  # as for IMAP
 
 
 class SmsCsvSourceConfig(FileSourceBase):

@@ -11,6 +11,7 @@ import typer
 from replywatch.cli.context import console, runtime
 from replywatch.clock import now
 from replywatch.errors import ReplywatchError
+from replywatch.private_files import private_open
 
 if TYPE_CHECKING:
     from replywatch.parse.types import LeadRecord
@@ -72,6 +73,6 @@ def contacts_export(
         if out is None:
             writer(rows, sys.stdout)
             return
-        with out.open("w", encoding="utf-8", newline="") as fh:
+        with private_open(out, "w", encoding="utf-8", newline="") as fh:
             count = writer(rows, fh)
     console.print(f"wrote {count} leads to {out}", highlight=False)

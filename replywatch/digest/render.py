@@ -26,6 +26,7 @@ from replywatch.digest.present import (
 )
 from replywatch.digest.scope import Scope, scope_named, scopes
 from replywatch.errors import ReplywatchError
+from replywatch.private_files import private_open
 from replywatch.reports.funnel import EVENTS
 from replywatch.store import Session
 
@@ -69,8 +70,8 @@ def write_preview(
         build_digest(session, scope, week, now, settings.digest.baseline_weeks), inline_chart=True
     ).html
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
+        with private_open(out, "w", encoding="utf-8") as fh:
+            fh.write(html)
     except OSError as exc:
         raise ReplywatchError(f"{out}: cannot write: {exc.strerror}") from None
     return scope

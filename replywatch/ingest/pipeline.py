@@ -95,9 +95,12 @@ class Pipeline:
         self, source: str, directory: Directory, batch: list[RawItem], result: PollResult
     ) -> None:
         with self.sessions() as session:
-            known, statuses = sources.known_statuses(session, source, [i.external_id for i in batch])
+            ids = [i.external_id for i in batch] + [alias for i in batch for alias in i.aliases]
+            known, statuses = sources.known_statuses(session, source, ids)
         changes = _status_changes(batch, statuses)
-        preparer = Preparer(directory, self.rules, self.now(), self._source_store(source))
+        preparer = Preparer(
+            directory, self.rules, self.now(), self._source_store(source), self._trusted_authserv_ids(source)
+        )
         prepared: list[Prepared] = []
         bad: list[tuple[RawItem, str]] = []
         for item in _new_items(batch, known):
@@ -177,6 +180,10 @@ class Pipeline:
         configured = [s for s in self.settings.sources if s.name == source]
         return configured[0].store if configured else None
 
+    def _trusted_authserv_ids(self, source: str) -> tuple[str, ...]:
+        configured = [s for s in self.settings.sources if s.name == source]
+        return tuple(getattr(configured[0], "trusted_authserv_ids", ())) if configured else ()
+
     def _record_health(self, source: str, result: PollResult, error: str | None) -> None:
         with self.sessions() as session, session.begin():
             sources.record_poll(session, source, self.now(), error, result.stored)
@@ -215,7 +222,7 @@ def _new_items(batch: list[RawItem], known: set[str]) -> Iterator[RawItem]:
     """Items the store does not hold yet, each id once."""
     seen = set(known)
     for item in batch:
-        if item.external_id not in seen:
+        if item.external_id not in seen and not any(alias in known for alias in item.aliases):
             seen.add(item.external_id)
             yield item
 

@@ -23,12 +23,14 @@ from replywatch.domain.vocabulary import PHONE_CHANNELS, Channel, Direction, Kin
 from replywatch.errors import ParseError
 from replywatch.ingest.calls import call_parties
 from replywatch.ingest.directory import Directory
-from replywatch.parse.adf import find_adf, parse_adf
+from replywatch.parse.adf import NOTICE_LIMITS, find_adf, parse_adf
+from replywatch.parse.auth_results import failed_authentication
 from replywatch.parse.calls import GENERIC as CALLS_GENERIC
 from replywatch.parse.calls import parse_call_row
 from replywatch.parse.dsn import read_report
 from replywatch.parse.email import parse_email
 from replywatch.parse.providers import parse_notice
+from replywatch.parse.sent_time import sent_time
 from replywatch.parse.sms import GENERIC, parse_sms_row
 from replywatch.parse.types import LeadRecord, ParsedEmail
 from replywatch.sources.base import RawItem
@@ -67,6 +69,8 @@ class PreparedMessage:
     status: str | None = None  # a text's delivery status, how a call ended; mail has none
     duration_s: int | None = None  # a call's length
     answered_by: str | None = None  # who took a call: human, machine…
+    time_source: str | None = None  # which time sent_at is (parse.sent_time.TimeSource); none for texts
+    auth_failed: bool | None = None  # our server found the sender failing DMARC/SPF; none for texts
 
     @classmethod
     def clipped(cls, **columns: Any) -> PreparedMessage:
@@ -146,8 +150,11 @@ class Preparer:
     rules: RuleSet
     now: datetime
     default_store: str | None = None
+    trusted_authserv_ids: tuple[str, ...] = ()  # whose Authentication-Results are believed
 
     def prepare(self, item: RawItem) -> Prepared:
+        if item.error:
+            raise ParseError(item.error)
         if item.channel in PHONE_CHANNELS:
             if isinstance(item.payload, bytes):
                 what = "a call" if item.channel == Channel.CALL else "an SMS"
@@ -172,15 +179,21 @@ class Preparer:
             "cc": _emails(a.address for a in mail.cc),
             "ref": _refs(mail.in_reply_to + mail.references),
         }
+        forged = failed_authentication(mail.headers, self.trusted_authserv_ids)
+        if forged and not item.in_sent_folder:
+            ours = []  # a mail claiming one of our addresses that our server could not verify is no touch
         outbound = item.in_sent_folder or bool(ours)
         found = self._email_context(found, outbound, keys["to"] + keys["cc"])
         bounced = _bounced(raw) if found.kind == Kind.BOUNCE else {}
+        sent_at, time_source = sent_time(mail.headers, item.fallback_date, self.now)
         message = _message(
             item,
             channel=Channel.EMAIL,
             direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
             verdict=found,
-            sent_at=mail.date or item.fallback_date or self.now,
+            sent_at=sent_at,
+            time_source=time_source,
+            auth_failed=forged,
             sender=sender,
             sender_name=(mail.sender.name or None) if mail.sender else None,
             subject=mail.subject,
@@ -319,8 +332,8 @@ def _adf_records(mail: ParsedEmail, fallback_id: str) -> list[LeadRecord]:
     """ADF documents from XML attachments, else the text body, else the raw HTML body."""
     for attachment in mail.attachments:
         if attachment.payload and find_adf(attachment.payload.decode("utf-8", "replace")):
-            return parse_adf(attachment.payload, fallback_id=fallback_id)
+            return parse_adf(attachment.payload, fallback_id=fallback_id, limits=NOTICE_LIMITS)
     for body in (mail.text, mail.html):
         if body and find_adf(body):
-            return parse_adf(body, fallback_id=fallback_id)
+            return parse_adf(body, fallback_id=fallback_id, limits=NOTICE_LIMITS)
     raise ParseError("lead notice without an ADF document (plain-text provider formats come with rules)")

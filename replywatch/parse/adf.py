@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from xml.etree.ElementTree import Element
 from xml.etree.ElementTree import ParseError as XMLSyntaxError
@@ -44,13 +45,30 @@ def find_adf(text: str) -> bool:
     return _ADF_OPEN.search(text) is not None
 
 
+@dataclass(frozen=True)
+class AdfLimits:
+    """How much one input may carry: beyond it the whole input is refused (quarantined), never cut."""
+
+    document_chars: int
+    prospects: int
+
+
+# A lead notice from the public lead inbox: one prospect is the norm, a provider's batch a few dozen. The
+# document limit is the IMAP source's default text part cap, so every mail source refuses the same mail.
+NOTICE_LIMITS = AdfLimits(document_chars=256 * 1024, prospects=50)
+
+
 def parse_adf(
-    data: bytes | str, *, default_source: str = "adf", fallback_id: str | None = None
+    data: bytes | str,
+    *,
+    default_source: str = "adf",
+    fallback_id: str | None = None,
+    limits: AdfLimits | None = None,
 ) -> list[LeadRecord]:
     """One LeadRecord per <prospect> of every <adf> document in `data`.
 
     A prospect without <id> takes `fallback_id` (the k-th prospect of the input, k >= 2, takes
-    `fallback_id-k`); without a fallback it is a ParseError.
+    `fallback_id-k`); without a fallback it is a ParseError. Beyond `limits`, a ParseError.
     """
     text = _decode(data) if isinstance(data, bytes) else data
     documents = list(_documents(text.lstrip("\ufeff")))
@@ -58,14 +76,24 @@ def parse_adf(
         raise ParseError("no ADF document found (no <adf> element)")
     leads: list[LeadRecord] = []
     for document in documents:
+        _check_size(document, limits)
         root = _parse_xml(document)
         prospects = _children(root, "prospect")
         if not prospects:
             raise ParseError("ADF document has no <prospect>")
+        if limits and len(leads) + len(prospects) > limits.prospects:
+            raise ParseError(f"more than {limits.prospects} ADF prospects in one notice: refused whole")
         for prospect in prospects:
             fallback = _numbered_fallback(fallback_id, len(leads))
             leads.append(_lead(prospect, default_source, fallback))
     return leads
+
+
+def _check_size(document: str, limits: AdfLimits | None) -> None:
+    if limits and len(document) > limits.document_chars:
+        raise ParseError(
+            f"ADF document of {len(document):,} characters (limit {limits.document_chars:,}): refused whole"
+        )
 
 
 def _decode(data: bytes) -> str:

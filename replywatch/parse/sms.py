@@ -80,6 +80,13 @@ def _direction(text: str, column: str) -> str:
 
 def _timestamp(text: str, column: str) -> datetime:
     """ISO 8601 (`T` or a space; naive = UTC, as Twilio keeps its logs) or RFC 2822 as the API writes it."""
+    try:
+        return _read_timestamp(text, column)
+    except OverflowError:  # 9999-12-31 at a western offset: no UTC time exists for it
+        raise ParseError(f"column {column}: time {text.strip()!r} is out of range") from None
+
+
+def _read_timestamp(text: str, column: str) -> datetime:
     try:  # the common case, as the Twilio source and most exports write it
         return as_utc(datetime.fromisoformat(text))
     except ValueError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,19 @@ COLUMNS = (
     "opted_out",
     "pending_review",
 )
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, OWASP)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A text cell a spreadsheet will show and never run: one that starts like a formula gets a leading
+    `'` (numbers such as `-5` stay numbers). For CSV only: JSON keeps values exact."""
+    if value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def contact_rows(session: Session) -> Iterator[dict[str, str]]:
@@ -72,7 +86,7 @@ def write_csv(rows: Iterator[dict[str, str]], out: io.TextIOBase | Any) -> int:
     writer.writeheader()
     count = 0
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({key: spreadsheet_safe(value) for key, value in row.items()})
         count += 1
     return count
 

@@ -20,9 +20,10 @@ _REQUIRED = ("lead_id", "event", "at")
 
 def read_funnel_file(path: Path) -> list[FunnelRecord]:
     """`lead_id,event,at` (and optionally `source`); a bad row refuses the whole file, naming its line."""
+    start = 1
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
+            reader = csv.DictReader(fh, strict=True)
             header = [h.strip().lower() for h in reader.fieldnames or []]
             missing = [c for c in _REQUIRED if c not in header]
             if missing:
@@ -30,7 +31,13 @@ def read_funnel_file(path: Path) -> list[FunnelRecord]:
                     f"{path}:1: missing column(s) {', '.join(missing)} (need lead_id,event,at)"
                 )
             reader.fieldnames = header
-            return [_record(path, reader.line_num, row) for row in reader]
+            records, start = [], reader.line_num + 1
+            for row in reader:
+                records.append(_record(path, reader.line_num, row))
+                start = reader.line_num + 1
+            return records
+    except csv.Error as exc:  # a field over csv's limit, a stray quote: its line, not a traceback
+        raise ReplywatchError(f"{path}:{start}: unreadable CSV record: {exc}") from None
     except OSError as exc:
         raise ReplywatchError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:

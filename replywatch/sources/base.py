@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ class RawItem:
     fallback_date: datetime | None = None
     cursor: tuple[str, str] | None = None
     dialect: str | None = None  # an SMS row's format (parse.sms: generic, twilio, twilio-api)
+    aliases: tuple[str, ...] = ()  # ids an earlier version stored this item under: held, it is not new
+    error: str | None = None  # why the source could not read it: the item is quarantined with these words
 
 
 class Source(Protocol):
@@ -32,6 +35,14 @@ class Source(Protocol):
     name: str
 
     def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]: ...
+
+
+WINDOW = 512  # bytes before a file cursor whose digest tells an appended file from a rewritten one
+
+
+def window_digest(before: bytes) -> str:
+    """The digest of the last WINDOW bytes of what lies before a byte cursor."""
+    return hashlib.sha256(before[-WINDOW:]).hexdigest()[:16]
 
 
 def dump_cursor(value: Mapping[str, Any]) -> str:

@@ -7,6 +7,7 @@ modification time), the whole folder is offered again and the store's unique ids
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from replywatch.sources.base import RawItem, dump_cursor, load_cursor
+from replywatch.sources.mime_trim import LOCAL_TEXT_PART_CAP, trimmed
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ def sorted_entries(paths: list[tuple[Path, str]]) -> list[FileEntry]:
     entries = []
     for path, key in paths:
         try:
-            entries.append(FileEntry(path, key, path.stat().st_mtime_ns))
+            entries.append(FileEntry(path, key, path.lstat().st_mtime_ns))
         except FileNotFoundError:  # moved between listing and stat (a MUA moving new → cur)
             continue
     return sorted(entries, key=lambda e: (e.mtime_ns, e.key))
@@ -50,9 +52,16 @@ def folder_items(source: str, folder: Folder, cursors: Mapping[str, str]) -> Ite
         if not rescan and (entry.mtime_ns, entry.key) <= mark_pos:
             continue
         try:
-            payload = entry.path.read_bytes()
+            payload, error = trimmed(_read_no_follow(entry.path), LOCAL_TEXT_PART_CAP), None
         except FileNotFoundError:
             continue
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            payload, error = (
+                b"",
+                f"{entry.path} is a symbolic link: not followed (it may point out of the folder)",
+            )
         cursor = dump_cursor({"mtime_ns": entry.mtime_ns, "key": entry.key, "count": rank})
         yield RawItem(
             source=source,
@@ -62,7 +71,16 @@ def folder_items(source: str, folder: Folder, cursors: Mapping[str, str]) -> Ite
             in_sent_folder=folder.is_sent,
             fallback_date=datetime.fromtimestamp(entry.mtime_ns / 1e9, UTC),
             cursor=(folder.name, cursor),
+            error=error,
         )
+
+
+def _read_no_follow(path: Path) -> bytes:
+    """The file's bytes; OSError ELOOP when it is a symbolic link (the check and the read are one call, so
+    a file swapped for a link meanwhile is refused too)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read()
 
 
 def walk_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:

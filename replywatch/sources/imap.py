@@ -1,8 +1,9 @@
 """The IMAP lead inbox as a Source: per-folder UID cursors, read-only fetches, IDLE for the daemon.
 
 A folder's cursor is its UIDVALIDITY and the last UID stored. When UIDVALIDITY changes (the folder was
-recreated or rebuilt) the folder is read again from the start; ids come from the Message-ID (else a
-hash of the header), so the store drops what it already has: no duplicates, nothing missed.
+recreated or rebuilt) the folder is read again from the start; ids come from the Message-ID and a digest
+of the header, not the folder, so the store drops what it already has (also a message moved to another
+folder), and two different messages that share a Message-ID are both kept.
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ class ImapSource:
     def _item(self, plan: FolderPlan, message: Fetched) -> RawItem:
         return RawItem(
             source=self.name,
-            external_id=external_id(plan.name, message.header),
+            external_id=external_id(message.header),
+            aliases=legacy_ids(plan.name, message.header),
             position=f"{plan.name} uid {message.uid}",
             payload=message.raw,
             in_sent_folder=plan.sent,
@@ -214,12 +216,22 @@ def _said_bye(responses: list[Any]) -> bool:
     return any(isinstance(r, tuple) and r and r[0] == b"BYE" for r in responses)
 
 
-def external_id(folder: str, header: bytes) -> str:
-    """Stable across a rescan: the folder and the Message-ID, else a digest of the whole header."""
+def external_id(header: bytes) -> str:
+    """Stable across a rescan and a move to another folder of the account: the Message-ID with a digest of
+    the header (two different messages may share a Message-ID), else the header's digest alone."""
+    digest = hashlib.sha256(header).hexdigest()
     message_id = normalize_message_id(_message_id(header))
     if message_id and len(message_id) <= 300:
-        return f"{folder}:{message_id}"
-    return f"{folder}#sha256:{hashlib.sha256(header).hexdigest()[:32]}"
+        return f"{message_id}#{digest[:16]}"
+    return f"sha256:{digest[:32]}"
+
+
+def legacy_ids(folder: str, header: bytes) -> tuple[str, ...]:
+    """The id an earlier version gave the message: the folder and the Message-ID, else a header digest."""
+    message_id = normalize_message_id(_message_id(header))
+    if message_id and len(message_id) <= 300:
+        return (f"{folder}:{message_id}",)
+    return (f"{folder}#sha256:{hashlib.sha256(header).hexdigest()[:32]}",)
 
 
 def _message_id(header: bytes) -> str | None:

@@ -5,15 +5,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from replywatch.errors import PermanentSourceError
-from replywatch.sources.base import RawItem, dump_cursor, load_cursor
+from replywatch.sources.base import WINDOW, RawItem, dump_cursor, load_cursor, window_digest
 from replywatch.sources.files import Folder, folder_items, sorted_entries, walk_files
+from replywatch.sources.mime_trim import LOCAL_TEXT_PART_CAP, trimmed
 
 
 def _require(path: Path, what: str) -> None:
     if not path.exists():
         raise PermanentSourceError(f"{what} {path} does not exist")
+
+
+def _is_file(path: Path) -> bool:
+    """A file, or a symbolic link (read as a quarantined item, never followed)."""
+    return path.is_symlink() or path.is_file()
 
 
 def _is_sent(name: str, sent_folders: list[str]) -> bool:
@@ -44,7 +51,7 @@ class MaildirSource:
         for part in ("new", "cur"):
             directory = path / part
             if directory.is_dir():
-                files.extend((f, f.name.split(":", 1)[0]) for f in directory.iterdir() if f.is_file())
+                files.extend((f, f.name.split(":", 1)[0]) for f in directory.iterdir() if _is_file(f))
         return Folder(name, sorted_entries(files), _is_sent(name, self.sent_folders))
 
 
@@ -69,9 +76,11 @@ class EmlDirSource:
 
 
 class MboxSource:
-    """An mbox file, read from the byte offset of the cursor; a replaced or truncated file is read again.
+    """An mbox file, read from the byte offset of the cursor.
 
-    Ids are content hashes, so a re-read adds nothing already stored.
+    The cursor keeps a digest of the bytes just before it: a file rewritten under it (compacted after a
+    deletion, replaced, truncated) is read again from the top. Ids are content digests, so a re-read adds
+    nothing already stored.
     """
 
     def __init__(self, name: str, path: Path) -> None:
@@ -79,44 +88,50 @@ class MboxSource:
 
     def items(self, cursors: Mapping[str, str]) -> Iterator[RawItem]:
         _require(self.path, "mbox")
-        mark = load_cursor(cursors.get("mbox"))
-        head = _head_hash(self.path)
-        size = self.path.stat().st_size
-        offset = int(mark.get("offset", 0))
-        if mark.get("head") != head or offset > size:
-            offset = 0
         with self.path.open("rb") as fh:
+            offset = _resume_offset(fh, load_cursor(cursors.get("mbox")))
             fh.seek(offset)
-            for start, end, raw in _split_mbox(fh, offset):
+            for start, end, raw, before in _split_mbox(fh, offset):
                 digest = hashlib.sha256(raw).hexdigest()[:32]
                 yield RawItem(
                     source=self.name,
                     external_id=f"sha256:{digest}",
                     position=f"{self.path}@{start}",
-                    payload=raw,
-                    cursor=("mbox", dump_cursor({"offset": end, "head": head})),
+                    payload=trimmed(raw, LOCAL_TEXT_PART_CAP),
+                    cursor=("mbox", dump_cursor({"offset": end, "before": window_digest(before)})),
                 )
 
 
-def _head_hash(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.sha256(fh.read(4096)).hexdigest()[:16]
+def _resume_offset(fh: BinaryIO, mark: Mapping[str, object]) -> int:
+    """The cursor's offset when the file still holds, just before it, the bytes it held; else 0."""
+    offset = int(str(mark.get("offset", 0) or 0))
+    if offset <= 0:
+        return 0
+    fh.seek(max(0, offset - WINDOW))
+    before = fh.read(min(offset, WINDOW))
+    following = fh.read(5)
+    if len(before) < min(offset, WINDOW) or mark.get("before") != window_digest(before):
+        return 0
+    return offset if following in (b"", b"From ") else 0
 
 
-def _split_mbox(fh: object, offset: int) -> Iterator[tuple[int, int, bytes]]:
-    """(start, end, message bytes) per message; `From ` separator lines dropped, `>From ` unescaped."""
+def _split_mbox(fh: BinaryIO, offset: int) -> Iterator[tuple[int, int, bytes, bytes]]:
+    """(start, end, message bytes, the bytes before end) per message; `From ` separator lines dropped,
+    `>From ` unescaped."""
     lines: list[bytes] = []
     start = pos = offset
-    for line in fh:  # type: ignore[attr-defined]
+    recent = b""
+    for line in fh:
         if line.startswith(b"From ") and (pos == offset or not lines or lines[-1].strip() == b""):
             if lines:
-                yield start, pos, _join(lines)
+                yield start, pos, _join(lines), recent
             lines, start = [], pos
         else:
             lines.append(line[1:] if line.startswith(b">From ") else line)
         pos += len(line)
+        recent = (recent + line)[-WINDOW:]
     if lines and lines[-1].endswith(b"\n"):  # a last line without newline is still being written
-        yield start, pos, _join(lines)
+        yield start, pos, _join(lines), recent
 
 
 def _join(lines: list[bytes]) -> bytes:

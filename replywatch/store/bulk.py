@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from replywatch.store.models import Base, UTCDateTime
+from replywatch.store.nul import without_nuls
 from replywatch.store.sql import is_postgres
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def _copy(conn: Connection, target: str, columns: Sequence[str], params: Sequenc
     driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
     with driver.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
         for row in params:
-            copy.write_row(row)
+            copy.write_row(without_nuls(row))  # COPY bypasses the engine's statement hook
 
 
 def _copy_new(

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from replywatch.domain.vocabulary import Channel, Direction, Kind, MatchStatus
 from replywatch.errors import ConfigError, ReplywatchError
+from replywatch.private_files import private_touch
+from replywatch.store.nul import strip_nuls_on
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The revisions a current schema is at; a test checks this equals Alembic's heads. Knowing them without
 # Alembic keeps it out of every command's start (status --check runs every minute as a health check).
-SCHEMA_HEADS = frozenset({"0010_i19"})
+SCHEMA_HEADS = frozenset({"0011"})
 BATCH_LOCK = 0x7277_6261  # "rwba": the advisory lock key a pipeline batch holds on PostgreSQL
 # The tables a poll grows, whose PostgreSQL statistics choose the plans of every batch's look-ups.
 log = logging.getLogger(__name__)
@@ -41,21 +44,42 @@ def database_error_reason(exc: Exception) -> str:
     return str(orig).strip().splitlines()[0] if orig else type(exc).__name__
 
 
+# Every place a database URL can carry a credential: the user info (up to the last `@` of the URL, since
+# a password may hold an unencoded `@`) and query parameters such as `?password=` or `&sslpassword=`.
+_URL_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s]*@", re.IGNORECASE)
+_URL_QUERY_SECRET = re.compile(r"([?&][a-z_]*(?:password|passwd|secret|token)[a-z_]*=)[^&\s]*", re.IGNORECASE)
+
+
 def redact_url(url: str) -> str:
-    """The database URL with its password hidden, for messages and logs."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """A database URL, or any text holding one, with every credential hidden, for messages and logs."""
+    return _URL_QUERY_SECRET.sub(r"\1***", _URL_USERINFO.sub(r"\1***@", url))
 
 
 def url_password(url: str) -> str | None:
-    """The password a database URL carries, if any (for the log filter that keeps secrets out)."""
+    """The password a database URL carries, if any (for the log filter that keeps secrets out): its
+    user info's, read up to the last `@`, else a `password` query parameter."""
+    found = re.match(r"[a-z][a-z0-9+.-]*://[^\s:/@]*:([^\s]*)@", url, re.IGNORECASE)
+    if found and found[1]:
+        return found[1]
     try:
-        return make_url(url).password
+        password = make_url(url).query.get("password")
     except ArgumentError:
         return None
+    return password if isinstance(password, str) and password else None
+
+
+def _encoded_userinfo(url: str) -> str:
+    """The URL with its password percent-encoded when it holds an `@` as written: SQLAlchemy would take
+    the text after that `@` for the host (and a driver's error would show it)."""
+    found = re.match(r"([a-z][a-z0-9+.-]*://[^\s:/@]*:)([^\s]*@[^\s]*)@", url, re.IGNORECASE)
+    if not found:
+        return url
+    return f"{found[1]}{quote(found[2], safe='')}@{url[found.end() :]}"
 
 
 def make_engine(url: str) -> Engine:
     """An engine for a SQLite or PostgreSQL URL, with the pragmas replywatch relies on."""
+    url = _encoded_userinfo(url)
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -65,7 +89,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True)
+        strip_nuls_on(engine)
+        return engine
     raise ConfigError(f"database.url: use sqlite:/// or postgresql+psycopg://, not {parsed.drivername}")
 
 
@@ -76,8 +102,9 @@ def _sqlite_engine(url: str) -> Engine:
         sqlite3.register_adapter(vocabulary, str.__str__)
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        private_touch(Path(database))  # customers' data: 0600 (SQLite gives its WAL the same mode)
     engine = create_engine(url, connect_args={"timeout": 30})
+    strip_nuls_on(engine)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -144,7 +171,9 @@ def reachable(engine: Engine) -> Iterator[None]:
         yield
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-        url = engine.url.render_as_string(hide_password=True)
+        url = redact_url(engine.url.render_as_string(hide_password=False))
+        if engine.url.password:
+            reason = reason.replace(str(engine.url.password), "***")
         raise ReplywatchError(f"cannot open database {url}: {reason}") from None
 
 
@@ -178,6 +207,7 @@ def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
         return
     import fcntl
 
+    private_touch(Path(f"{database}.migrate.lock"))
     with open(f"{database}.migrate.lock", "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:

@@ -175,6 +175,11 @@ class Message(Base):
     associate_id: Mapped[int | None] = mapped_column(ForeignKey("associates.id"))
     position: Mapped[str | None] = mapped_column(String(1000))
     ingested_at: Mapped[datetime]
+    # Which time sent_at is: the sender's Date ("date"), our server's Received ("received"), the mailbox's
+    # delivery time ("delivery") or when it was read ("now"); empty for texts and mail stored before 0010.
+    time_source: Mapped[str | None] = mapped_column(String(12))
+    # Our server found the sender failing DMARC or SPF: an automatic match goes to review, never contact.
+    auth_failed: Mapped[bool | None] = mapped_column(Boolean)  # empty for texts and before 0010
 
 
 class MessageKey(Base):

@@ -323,7 +323,20 @@ def insert_keys(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def insert_matches(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """matches rows, one per message, in bulk."""
-    bulk.insert_rows(session, Match, rows)
+    bulk.insert_rows(session, Match, held_for_review(session, rows))
+
+
+def held_for_review(session: Session, rows: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    """The rows with every automatic match of a mail our server found failing DMARC/SPF turned into a
+    review: a forged sender never makes a contact on its own, a person decides (one query, when any)."""
+    automatic = [r for r in rows if r["status"] == MatchStatus.MATCHED and r["decided_by"] == "auto"]
+    if not automatic:
+        return rows
+    ids = [r["message_id"] for r in automatic]
+    stmt = select(Message.id).where(one_of(session, Message.id, ids), Message.auth_failed.is_(True))
+    forged = set(session.scalars(stmt))
+    failed = {id(r) for r in automatic if r["message_id"] in forged}
+    return [{**r, "status": MatchStatus.REVIEW} if id(r) in failed else r for r in rows]
 
 
 def quarantine(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -336,6 +349,7 @@ def update_matches(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Matches decided again: each row names its message (`message_id`) and every decision column."""
     if not rows:
         return
+    rows = held_for_review(session, rows)
     columns = ("lead_id", "status", "score", "reasons", "decided_by", "decided_at")
     stmt = (
         update(Match)

@@ -11,7 +11,7 @@ from sqlalchemy import literal, null, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from replywatch.store.models import Match, Message, Quarantine, SourceCursor, SourceState
-from replywatch.store.sql import CHUNK, chunks, one_of
+from replywatch.store.sql import CHUNK, chunks, insert_missing, one_of
 
 
 def known_statuses(
@@ -107,8 +107,12 @@ def save_cursor(session: Session, source: str, key: str, value: str, now: dateti
 def _source_state(session: Session, source: str) -> SourceState:
     row = session.get(SourceState, source)
     if row is None:
-        row = SourceState(source=source, consecutive_failures=0, items_total=0)
-        session.add(row)
+        # Several first polls at once (cron, a daemon, an operator) each find no row: one inserts it.
+        insert_missing(
+            session, SourceState, [{"source": source, "consecutive_failures": 0, "items_total": 0}]
+        )
+        row = session.get(SourceState, source, populate_existing=True)
+    assert row is not None
     return row
 
 

@@ -1,4 +1,5 @@
-"""The IMAP source against a real Dovecot: incremental polls, flags untouched, rescans, partial fetch."""
+"""The IMAP source against a real Dovecot: incremental polls, flags untouched, rescans, partial fetch, and
+which messages are the same (one Message-ID on two messages, a message moved between folders)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import threading
 import time
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from mailbuild import DANA, STORE, at, lead_mail, mail
+from mailbuild import DANA, STORE, Maildir, adf, at, lead_mail, mail
 from sqlalchemy import func, select
 from wiring import pipeline as wired_pipeline
 
@@ -21,8 +23,9 @@ from replywatch.reports.export import contact_rows
 from replywatch.sources.base import RawItem, Source
 from replywatch.sources.factory import build_source
 from replywatch.sources.imap import ImapSource
+from replywatch.store import sources
 from replywatch.store.db import open_database
-from replywatch.store.models import Message, Quarantine
+from replywatch.store.models import Lead, Message, Quarantine
 
 if TYPE_CHECKING:
     from servers.dovecot import Account
@@ -54,7 +57,7 @@ def export(cfg: Settings) -> dict[str, dict[str, str]]:
         return {row["lead_id"]: row for row in contact_rows(session)}
 
 
-def stored(cfg: Settings, model: type[Message] | type[Quarantine] = Message) -> int:
+def stored(cfg: Settings, model: type[Message] | type[Quarantine] | type[Lead] = Message) -> int:
     _, sessions = open_database(cfg.database.url)
     with sessions() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
@@ -185,7 +188,7 @@ def test_since_reads_only_mail_that_arrived_from_that_day(account: Account) -> N
     # When read with since = 1 November
     read = items(account, since=date(2026, 11, 1).isoformat())
     # Then only November's mail comes, dated by its arrival
-    assert [i.external_id for i in read] == ["INBOX:<nov@x>"]
+    assert [i.external_id.split("#")[0] for i in read] == ["<nov@x>"]
     assert read[0].fallback_date == datetime(2026, 11, 2, 12, tzinfo=UTC)
 
 
@@ -244,3 +247,112 @@ def test_plain_text_off_loopback_is_refused_in_the_config() -> None:
     with pytest.raises(ConfigError, match=r"plain-text IMAP to imap\.example\.com is refused"):
         dealership("sqlite://", {**table, "password_env": "X"})
     assert dealership("sqlite://", {**table, "password_env": "X", "insecure": True}).sources
+
+
+def snippets(cfg: Settings) -> list[str]:
+    _, sessions = open_database(cfg.database.url)
+    with sessions() as session:
+        return sorted(s or "" for s in session.scalars(select(Message.snippet)))
+
+
+def test_two_different_messages_with_one_message_id_are_both_kept(account: Account, db_url: str) -> None:
+    # Given two different replies that a broken mail client sent with the same Message-ID
+    account.save(mail("ana@example.com", DANA, "Re: car", "Saturday works", at(3, 9), "<same@phone>"))
+    account.save(mail("ana@example.com", DANA, "Re: car", "Actually Sunday", at(3, 10), "<same@phone>"))
+    cfg = dealership(db_url, account.source(folders=["INBOX"]))
+    # When the inbox is polled
+    result = poll(cfg)
+    # Then both are stored
+    assert result.stored == 2
+    assert snippets(cfg) == ["Actually Sunday", "Saturday works"]
+
+
+def test_a_message_moved_to_another_folder_is_not_stored_twice(account: Account, db_url: str) -> None:
+    # Given a reply in INBOX, polled, with the Archive folder read too
+    account.create_folder("Archive")
+    account.save(mail("ana@example.com", DANA, "Re: car", "Saturday works", at(3, 9), "<r1@phone>"))
+    cfg = dealership(db_url, account.source(folders=["INBOX", "Archive"]))
+    poll(cfg)
+    # When an associate moves it to Archive, and the inbox is polled again
+    with account.client() as client:
+        client.select_folder("INBOX")
+        client.move(client.search(["ALL"]), "Archive")
+    result = poll(cfg)
+    # Then it is recognised: still one message
+    assert result.stored == 0
+    assert snippets(cfg) == ["Saturday works"]
+
+
+def test_mail_stored_under_the_earlier_folder_id_is_not_stored_again(account: Account, db_url: str) -> None:
+    # Given a reply an earlier version stored as INBOX:<Message-ID>, and the folder's cursor lost (a rescan)
+    account.save(mail("ana@example.com", DANA, "Re: car", "Saturday works", at(3, 9), "<r1@phone>"))
+    cfg = dealership(db_url, account.source(folders=["INBOX"]))
+    poll(cfg)
+    _, sessions = open_database(db_url)
+    with sessions() as session, session.begin():
+        session.execute(Message.__table__.update().values(external_id="INBOX:<r1@phone>"))
+        sources.save_cursor(session, "lead-inbox", "INBOX", "{}", at(30, 12))
+    # When the inbox is polled again from the start
+    result = poll(cfg)
+    # Then nothing is stored twice
+    assert (result.seen, result.stored) == (1, 0)
+
+
+def oversized_notices() -> list[bytes]:
+    """A lead notice with 60 prospects, and one whose single document is padded past 256 KiB."""
+    one = adf("B0", "Ana", "Diaz", "ana@example.com", None, at(2, 15))
+    prospect = one[one.index("<prospect>") : one.index("</adf>")]
+    many = one.replace(prospect, "".join(prospect.replace(">B0<", f">B{n}<") for n in range(60)))
+    padded = one.replace("<prospect>", "<!--" + "x" * 300_000 + "--><prospect>")
+    return [
+        mail(
+            "leads@autotrader.example", DANA, f"New lead {n}", body, at(2, 15), f"<big{n}@autotrader.example>"
+        )
+        for n, body in enumerate((many, padded))
+    ]
+
+
+def test_an_oversized_lead_notice_is_quarantined_alike_over_imap_and_from_a_maildir(
+    account: Account, db_url: str, tmp_path: Path
+) -> None:
+    # Given two oversized lead notices, in the IMAP inbox and in a Maildir
+    box = Maildir(tmp_path / "mail")
+    for raw in oversized_notices():
+        account.save(raw)
+        box.add(raw, at(2, 15))
+    imap_cfg = dealership(db_url, account.source(folders=["INBOX"]))
+    local_cfg = dealership(db_url, {"name": "old-inbox", "type": "maildir", "path": str(tmp_path / "mail")})
+    # When both are polled
+    results = [poll(imap_cfg), poll(local_cfg)]
+    # Then each source quarantines both notices, and no lead is made from either
+    assert [(r.stored, r.quarantined) for r in results] == [(0, 2), (0, 2)]
+    assert stored(imap_cfg, Lead) == 0
+    imap_errors, local_errors = ([e.split(": ", 1)[1] for e in r.errors] for r in results)
+    assert imap_errors == local_errors
+    assert imap_errors[0] == "more than 50 ADF prospects in one notice: refused whole"
+    # (the padded one is cut at the text part cap by both sources: its <adf> never closes)
+    assert "never closed" in imap_errors[1]
+
+
+def test_a_huge_mail_is_read_from_a_maildir_as_imap_reads_it(account: Account, tmp_path: Path) -> None:
+    # Given a reply with a long text and a 20 MB photo, in the IMAP inbox and in a Maildir
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = "ana@example.com", DANA, "Re: car", "<huge@x>"
+    msg.set_content("Saturday works.\n" + "more words here\n" * 40_000)
+    msg.add_attachment(b"\x89PNG" + bytes(20_000_000), maintype="image", subtype="png", filename="car.png")
+    account.save(msg.as_bytes())
+    Maildir(tmp_path / "mail").add(msg.as_bytes(), at(3, 9))
+    # When both sources read it
+    [over_imap] = items(account, folders=["INBOX"])
+    [local] = build_source(
+        dealership("sqlite://", {"name": "old", "type": "maildir", "path": str(tmp_path / "mail")}).sources[0]
+    ).items({})
+    # Then the Maildir's item is cut to the same parts as IMAP's: the text up to the cap, the photo a
+    # placeholder with its name and size, so a few hundred kilobytes are parsed instead of 27 MB
+    assert isinstance(over_imap.payload, bytes) and isinstance(local.payload, bytes)
+    assert len(local.payload) < 300_000 and len(over_imap.payload) < 300_000
+    imap_mail, local_mail = parse_email(over_imap.payload), parse_email(local.payload)
+    texts = [m.text.replace("\r\n", "\n") for m in (imap_mail, local_mail)]
+    assert all(t.startswith("Saturday works.") and 240_000 < len(t) <= 262_144 for t in texts)
+    assert [(a.filename, a.size > 19_000_000) for a in local_mail.attachments] == [("car.png", True)]
+    assert [a.filename for a in imap_mail.attachments] == ["car.png"]

@@ -88,7 +88,7 @@ def test_server_stopped_mid_poll_and_restarted_loses_and_repeats_nothing(
     _, sessions = open_database(cfg.database.url)
     with sessions() as session:
         ids = list(session.scalars(select(Message.external_id).order_by(Message.id)))
-    assert ids == [f"INBOX:<m{i}@x>" for i in range(60)]
+    assert [i.split("#")[0] for i in ids] == [f"<m{i}@x>" for i in range(60)]
     assert health(cfg)["consecutive_failures"] == 0
 
 

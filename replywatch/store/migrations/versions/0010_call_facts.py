@@ -1,6 +1,6 @@
 """call facts on messages: a call's length and who answered it
 
-Revision ID: 0010_i19
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-07
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_i19"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
