@@ -79,7 +79,7 @@ def _one_item(
         item = load_item(session, message_id)
     if item.status != MatchStatus.REVIEW:
         return "skip"  # decided meanwhile (another reviewer, or a decision that taught its lead)
-    console.print(item_view(item, *place))
+    console.print(item_view(item, rt.zone(), *place))
     console.print(KEYS, style="dim", markup=False, highlight=False)
     while True:
         key = read_key()
@@ -154,7 +154,7 @@ def _reviewer(rt: Runtime, who: str) -> Iterator[Reviewer]:
 def _decide(rt: Runtime, who: str, act: Callable[[Reviewer], Decided]) -> None:
     with _reviewer(rt, who) as reviewer:
         decided = act(reviewer)
-    console.print(_said(decided), highlight=False)
+    console.print(_said(decided))
 
 
 def _said(decided: Decided) -> str:
@@ -185,7 +185,7 @@ def review_list(
     if format == "json":
         print(json.dumps([i.to_json() for i in items], indent=2, ensure_ascii=False))
     elif format == "table":
-        console.print(list_table(items))
+        console.print(list_table(items, rt.zone()))
     else:
         raise ReplywatchError(f"--format must be table or json, not {format!r}")
 
@@ -206,7 +206,7 @@ def review_show(
     if format == "json":
         print(json.dumps(item.to_json(), indent=2, ensure_ascii=False))
     else:
-        console.print(item_view(item))
+        console.print(item_view(item, rt.zone()))
 
 
 @review_app.command("accept")

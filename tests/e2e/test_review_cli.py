@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from clirun import replywatch
-from mailbuild import DANA, DANA_PHONE, Maildir, at, lead_mail, mail
+from mailbuild import DANA, DANA_PHONE, Maildir, at, mail, two_john_smiths
 
 STORE = "Main Street Honda"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -45,12 +45,7 @@ path = "mail"
         encoding="utf-8",
     )
     box = Maildir(root / "mail")
-    box.add(lead_mail("S1", "John", "Smith", "jsmith@mail.example", None, at(2, 15)), at(2, 15))
-    box.add(lead_mail("S2", "John", "Smith", "john.smith77@example.net", None, at(3, 15)), at(3, 15))
-    box.add(mail(DANA, "jsmith@mail.example", "CR-V", "Hi John", at(2, 16), "<t1@msh>"), at(2, 16), "Sent")
-    box.add(
-        mail(DANA, "john.smith77@example.net", "CR-V", "Hi John", at(3, 16), "<t2@msh>"), at(3, 16), "Sent"
-    )
+    two_john_smiths(box)
     box.add(mail("John Smith <john@plumbing.example>", DANA, "hi", "Call me", at(4, 15), "<r1@x>"), at(4, 15))
     box.add(mail("John Smith <js@bigco.example>", DANA, "hello", "Any news?", at(5, 15), "<r2@x>"), at(5, 15))
     assert cli("poll", "--once", cwd=root).returncode == 0
