@@ -59,7 +59,9 @@ def _poll_all(rt: Runtime, only: str | None, show_progress: bool, since: date | 
     settings = rt.settings
     configs = [settings.source(only)] if only else list(settings.sources)
     if not configs:
-        raise ReplywatchError("no sources configured: add a [[sources]] table to the configuration")
+        raise ReplywatchError(
+            f"no sources configured in {rt.config_path}: uncomment one of its [[sources]] examples"
+        )
     pipeline = Pipeline(rt.sessions, settings, rt.rules(), rt.directory())
     failed = []
     for cfg in configs:

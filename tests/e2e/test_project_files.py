@@ -255,4 +255,32 @@ def test_starter_config_is_valid(tmp_path: Path) -> None:
     (tmp_path / "replywatch.toml").write_text(STARTER_CONFIG)
     settings = load_settings(tmp_path / "replywatch.toml", environ={})
     assert settings.stores[0].opening_hours()[6] is None  # Sunday closed
-    assert [s.type for s in settings.sources] == ["maildir", "sms-csv"]
+    assert settings.sources == []  # every source is an example to uncomment
+
+
+def _commented_sources(text: str) -> list[str]:
+    """Each commented [[sources]] block of the starter, uncommented."""
+    blocks = text.split("# [[sources]]\n")[1:]
+    return [
+        "[[sources]]\n" + "\n".join(line.removeprefix("# ") for line in b.split("\n\n")[0].splitlines())
+        for b in blocks
+    ]
+
+
+def test_each_commented_source_of_the_starter_is_a_valid_setup(tmp_path: Path) -> None:
+    from replywatch.cli.starter import STARTER_CONFIG
+
+    blocks = _commented_sources(STARTER_CONFIG)
+    assert len(blocks) == 5
+    kinds = []
+    for block in blocks:
+        (tmp_path / "replywatch.toml").write_text(STARTER_CONFIG + "\n" + block + "\n")
+        [source] = load_settings(tmp_path / "replywatch.toml", environ={}).sources
+        kinds.append((source.type, getattr(source, "host", None), getattr(source, "auth", None)))
+    assert kinds == [
+        ("imap", "imap.example.com", "password"),
+        ("imap", "outlook.office365.com", "xoauth2"),
+        ("imap", "imap.gmail.com", "xoauth2"),
+        ("twilio", None, None),
+        ("sms-csv", None, None),
+    ]
