@@ -11,7 +11,7 @@ import typer
 from rich.text import Text
 from typer.core import TyperOption
 
-from replywatch.cli import classify, data, digest, funnel, polling, purge, review, setup
+from replywatch.cli import classify, data, digest, funnel, polling, purge, quarantine, review, setup
 from replywatch.cli.context import Runtime, err_console
 from replywatch.errors import ReplywatchError
 
@@ -61,6 +61,7 @@ funnel.register(app)
 review.register(app)
 classify.register(app)
 purge.register(app)
+quarantine.register(app)
 
 
 # Global options a user may write after the subcommand (`replywatch status --config x.toml`): moved in

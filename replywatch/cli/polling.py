@@ -79,7 +79,7 @@ def _poll_all(rt: Runtime, only: str | None, show_progress: bool, since: date | 
         if result.elsewhere:
             line += f", {result.elsewhere} already stored from another source"
         if result.quarantined:
-            line += f", {result.quarantined} quarantined (see `replywatch status`)"
+            line += f", {result.quarantined} quarantined (see `replywatch quarantine list`)"
         console.print(line)
     return failed
 
