@@ -49,7 +49,7 @@ def fresh_env(bin_dir: Path) -> dict[str, str]:
 def configure_and_check(tmp: Path, env: dict[str, str]) -> None:
     """The README's last Install block: init a configuration, then status on it."""
     etc = tmp / "etc"
-    run(install_blocks()[2], tmp, {"/etc/replywatch": str(etc)}, env)
+    run(install_blocks()[2], tmp, {"sudo ": "", "/etc/replywatch": str(etc)}, env)
     assert (etc / "replywatch.toml").is_file() and (etc / "rules").is_dir()
 
 

@@ -11,15 +11,18 @@ import shlex
 import shutil
 import subprocess
 import sys
+import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from pydantic import BaseModel
 from typer.main import get_command
 
 from replywatch.cli.app import app
-from replywatch.config import ImapSourceConfig, load_settings
+from replywatch.config import ImapSourceConfig, Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 DEV = REPO / "deploy" / "dev"
@@ -241,6 +244,55 @@ def test_every_command_is_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text()
     missing = [c for c in sorted(_commands()) if f"replywatch {c}" not in readme]
     assert missing == []
+
+
+def test_every_option_is_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text()
+    missing = [
+        f"{' '.join(path)} {opt}"
+        for path, cmd in _leaf_commands(get_command(app), [])
+        for param in cmd.params
+        for opt in param.opts
+        if opt.startswith("--") and opt != "--help" and opt not in readme
+    ]
+    assert missing == []
+
+
+def _leaf_commands(cmd: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
+    subs = getattr(cmd, "commands", None)
+    if not subs:
+        yield path, cmd
+    for name, sub in (subs or {}).items():
+        yield from _leaf_commands(sub, [*path, name])
+
+
+def test_every_config_key_is_in_the_readme() -> None:
+    """Each key of every table, as a TOML line (`key = …`, commented or not) or named in backticks."""
+    readme = (REPO / "README.md").read_text()
+    missing = [
+        key
+        for key in sorted(_config_keys(Settings))
+        if not re.search(rf"(?m)^#?\s*{key}\s*=|`{key}\b|\[{key}\]|\.{key}\]", readme)
+    ]
+    assert missing == []
+
+
+def _config_keys(model: type[BaseModel], seen: set[type] | None = None) -> set[str]:
+    seen = seen if seen is not None else set()
+    keys = set(model.model_fields)
+    for field in model.model_fields.values():
+        for nested in _models(field.annotation):
+            if nested not in seen:
+                seen.add(nested)
+                keys |= _config_keys(nested, seen)
+    return keys
+
+
+def _models(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for arg in typing.get_args(annotation):
+        yield from _models(arg)
 
 
 def test_readme_quick_start_is_two_commands() -> None:
