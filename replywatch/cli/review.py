@@ -89,6 +89,10 @@ def _one_item(
             console.print("skipped", style="dim")
             return "skip"
         if key in ("r", "n"):
+            if not _confirmed(
+                f"Reject message {message_id}: a reply to none of these leads? [y/N]", read_key
+            ):
+                continue
             _decide(rt, who, lambda r: r.reject(message_id))
             return "reject"
         choice = _choice(item, key)
@@ -96,6 +100,15 @@ def _one_item(
             _decide(rt, who, partial(Reviewer.accept, message_id=message_id, lead_id=choice))
             return "accept"
         console.print(KEYS, style="yellow", markup=False, highlight=False)
+
+
+def _confirmed(question: str, read_key: Callable[[], str]) -> bool:
+    """A rejection is not undone by a key typed too fast: it asks first, and only "y" says yes."""
+    console.print(question, style="yellow")
+    if read_key() in ("y", "Y"):
+        return True
+    console.print("not rejected", style="dim")
+    return False
 
 
 def _choice(item: ReviewItem, key: str) -> int | None:

@@ -12,7 +12,7 @@ from replywatch.cli.output import local_time, roomy, table
 from replywatch.review.queue import ReviewItem
 
 TEXT_LINES = 8
-KEYS = "[Enter] accept top · [1-9] accept that lead · [r] reject (not a lead reply) · [s] skip · [q] quit"
+KEYS = "[Enter] accept top · [1-9] accept that lead · [r] reject (asks first) · [s] skip · [q] quit"
 REASON_WORDS = {
     "thread": "answers our message",
     "reply_to_email": "Reply-To address",
@@ -62,26 +62,22 @@ def item_view(
     return Panel(Group(head, Text(""), body, Text(""), candidates), title=Text(title), expand=True)
 
 
-_CANDIDATE_COLUMNS = ("#", "lead", "name", "associate", "source", "received", "score", "reasons")
-
-
-def candidates_table(item: ReviewItem, zone: tzinfo) -> RenderableType:
-    rows = [
-        [
-            str(number),
-            c.lead_id,
-            c.name + (" ✓" if c.contacted else ""),
-            c.associate or "",
-            c.source,
-            local_time(c.received_at, zone),
-            f"{c.score:.2f}",
-            describe(c.reasons),
-        ]
-        for number, c in enumerate(item.candidates, 1)
-    ]
+def candidates_table(item: ReviewItem, zone: tzinfo) -> Text:
+    """Each candidate as a short block that fits 80 columns: number, lead, name, score; then who and what
+    tells leads apart (associate, vehicle, email, phone); then the reasons in words."""
     if not item.candidates:
-        rows.append(["", "(no candidate lead)", "", "", "", "", "", ""])
-    return table(None, _CANDIDATE_COLUMNS, rows, right={"#", "score"})
+        return Text("(no candidate lead)")
+    blocks = Text()
+    for number, c in enumerate(item.candidates, 1):
+        done = " ✓ contacted" if c.contacted else ""
+        blocks.append(f"{number:>2}  {c.lead_id}  {c.name or '(no name)'}{done}", style="bold")
+        blocks.append(f"  score {c.score:.2f}\n")
+        blocks.append(f"    {c.source}, received {local_time(c.received_at, zone)}\n")
+        facts = [c.associate or "no associate", c.vehicle or "no vehicle", *c.contacts]
+        blocks.append("    " + " · ".join(facts) + "\n")
+        blocks.append(f"    {describe(c.reasons)}\n", style="dim")
+    blocks.rstrip()
+    return blocks
 
 
 _LIST_COLUMNS = ("id", "channel", "at", "sender", "text", "top lead", "score")

@@ -99,13 +99,23 @@ def test_the_interactive_queue_decides_one_item_per_keystroke(tmp_path: Path) ->
     first = term.wait_for("(1 of 2)", "[Enter] accept top")
     assert "review item" in first
     assert "john@plumbing.example" in first and "Call me" in first
-    assert re.search(r"1 │ S2 .*same name", first) and re.search(r"2 │ S1 .*same name", first)
+    # each candidate with what tells them apart: associate, vehicle, address
+    assert re.search(r" 1  S2  John Smith  score", first) and re.search(r" 2  S1  John Smith  score", first)
+    assert (
+        re.search(r"Dana Lee · 2025 Honda CR-V\S* · john\.smith77@example\.net", first)
+        and "same name" in first
+    )
     # And "2" accepts the second lead: the next mail is shown at once
     term.press("2")
     second = term.wait_for("→ lead S1", "(2 of 2)", "js@bigco.example")
     assert second.index("→ lead S1") < second.index("(2 of 2)") < second.index("js@bigco.example")
-    # And "r" rejects that one, which ends the queue
+    # And "r" asks first; any key but "y" keeps it, "y" rejects it, which ends the queue
     term.press("r")
+    term.wait_for("Reject message")
+    term.press("n")
+    term.wait_for("not rejected")
+    term.press("r")
+    term.press("y")
     term.wait_for("accepted 1, rejected 1, skipped 0; 0 left in the queue")
     assert term.close() == 0
     # Then the first lead shows contacted, nothing waits, and the queue is empty for good
