@@ -16,6 +16,10 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from replywatch.domain.wording import counted
+
+__all__ = ["console", "counted", "err_console", "local_time", "print_table", "table"]
+
 WIDE = 100
 GAP = "  "
 
@@ -27,11 +31,6 @@ err_console = Console(stderr=True, soft_wrap=True, markup=False, highlight=False
 def cell(value: object) -> str:
     """A table cell's text: nothing for None, else the value as text."""
     return "" if value is None else str(value)
-
-
-def counted(count: int, noun: str) -> str:
-    """`1 new item`, `2 new items`."""
-    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def local_time(value: str | datetime | None, zone: tzinfo | None = None) -> str:

@@ -244,7 +244,7 @@ def test_two_daemons_on_postgresql_share_the_sources_and_store_each_message_once
     assert _count(pg_db_url, "SELECT count(*) FROM quarantine") == 0
     assert _count(pg_db_url, "SELECT count(*) FROM leads WHERE contact_at IS NOT NULL") == sources * waves
     for daemon in (first, second):
-        assert "new items" in daemon.log(), f"{daemon.log_path.name} did no work:\n{daemon.log()}"
+        assert "new item" in daemon.log(), f"{daemon.log_path.name} did no work:\n{daemon.log()}"
 
 
 def test_sighup_reloads_the_configuration_and_refuses_an_invalid_one(tmp_path: Path, db_url: str) -> None:
