@@ -152,6 +152,12 @@ def test_poll_export_and_import_through_the_cli(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert exported.stdout.splitlines()[0] == ",".join(COLUMNS)
     assert (rows[0]["lead_id"], rows[0]["contacted"], rows[0]["time_to_contact_s"]) == ("L1", "Y", "3600")
+    # And the contract's UTC columns come first, then the same times in the store's zone, with its offset
+    assert list(rows[0])[:13] == list(COLUMNS)[:13] and rows[0]["received_at"] == "2026-11-02T15:00:00Z"
+    assert (rows[0]["received_at_local"], rows[0]["contact_at_local"]) == (
+        "2026-11-02T09:00:00-06:00",
+        "2026-11-02T10:00:00-06:00",
+    )
     assert json.loads(as_json.stdout)[0]["time_to_contact_s"] == 3600
     # And a leads CSV with a bad row is refused whole, naming line and column
     (tmp_path / "leads.csv").write_text(
