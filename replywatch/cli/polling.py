@@ -122,7 +122,8 @@ def run(
 
     rt = runtime(ctx)
     settings = rt.settings
-    handler = setup_logging(log_format, logging.DEBUG if rt.debug else logging.INFO, secrets_of(settings))
+    level = logging.DEBUG if rt.debug else logging.INFO
+    handler = setup_logging(log_format, level, secrets_of(settings), zone=rt.zone())
     daemon = Daemon(rt.config_path, lambda _s: Runtime(rt.config_path).rules_dir(), interval, handler)
     raise typer.Exit(daemon.run(settings, rt.rules()))
 

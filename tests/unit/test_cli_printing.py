@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import logging
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -57,3 +59,14 @@ def test_local_time_names_the_zone() -> None:
     assert local_time("2026-11-30T20:05:00Z", chicago) == "2026-11-30 14:05 CST"
     assert local_time(datetime(2026, 7, 1, 12, tzinfo=UTC), chicago) == "2026-07-01 07:00 CDT"
     assert local_time(None, chicago) == ""
+
+
+def test_daemon_text_logs_carry_the_store_time_with_its_offset_and_json_stays_utc() -> None:
+    from replywatch.daemon.logs import JsonFormatter, TextFormatter
+
+    record = logging.LogRecord("replywatch", logging.INFO, __file__, 1, "stored %s", ("human",), None)
+    record.created = datetime(2026, 11, 30, 9, tzinfo=UTC).timestamp()
+    record.lead = "AT-77"
+    text = TextFormatter([], ZoneInfo("America/Chicago")).format(record)
+    assert text == "2026-11-30T03:00:00-06:00 INFO    stored human  lead=AT-77"
+    assert json.loads(JsonFormatter([]).format(record))["ts"] == "2026-11-30T09:00:00Z"
