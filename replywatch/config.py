@@ -474,8 +474,13 @@ def _reject_inline_secrets(data: Any, where: str = "") -> None:
             _reject_inline_secrets(item, f"{where}[{i}]")
 
 
-def _describe(exc: ValidationError) -> str:
-    err = exc.errors()[0]
+def _describe(exc: ValidationError, origin: str) -> str:
+    """Every error of the file, one line each, naming the key: the first is not enough when a user
+    fixes them one run at a time."""
+    return "\n".join(f"{origin}: {_one_error(err)}" for err in exc.errors())
+
+
+def _one_error(err: Any) -> str:
     loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _SOURCE_TAGS)]
     path = ""
     for part in loc:
@@ -485,8 +490,7 @@ def _describe(exc: ValidationError) -> str:
         msg = "unknown key"
     elif err["type"] == "missing":
         msg = "missing key"
-    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{path}: {msg}{more}" if path else f"{msg}{more}"
+    return f"{path}: {msg}" if path else msg
 
 
 _SOURCE_TAGS = {"imap", "twilio", "twilio-calls", "maildir", "mbox", "eml-dir", "sms-csv", "calls-csv"}
@@ -498,7 +502,7 @@ def settings_from_dict(data: dict[str, Any], origin: str = "config") -> Settings
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{origin}: {_describe(exc)}") from None
+        raise ConfigError(_describe(exc, origin)) from None
 
 
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:

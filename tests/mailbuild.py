@@ -114,3 +114,14 @@ class Maildir:
         path.write_bytes(raw)
         os.utime(path, (when.timestamp(), when.timestamp()))
         return path
+
+
+def two_john_smiths(box: Maildir) -> None:
+    """Two leads named John Smith, each followed up by Dana: a reply signed John Smith from a third
+    address can only be placed by a person."""
+    box.add(lead_mail("S1", "John", "Smith", "jsmith@mail.example", None, at(2, 15)), at(2, 15))
+    box.add(lead_mail("S2", "John", "Smith", "john.smith77@example.net", None, at(3, 15)), at(3, 15))
+    box.add(mail(DANA, "jsmith@mail.example", "CR-V", "Hi John", at(2, 16), "<t1@msh>"), at(2, 16), "Sent")
+    box.add(
+        mail(DANA, "john.smith77@example.net", "CR-V", "Hi John", at(3, 16), "<t2@msh>"), at(3, 16), "Sent"
+    )

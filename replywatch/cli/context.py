@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
+
+from replywatch.cli.output import console, err_console
 
 if TYPE_CHECKING:
     from replywatch.classify.rules import RuleSet
@@ -20,9 +22,7 @@ if TYPE_CHECKING:
     from replywatch.store import Sessions
     from replywatch.store.db import Engine
 
-# soft_wrap: long lines (paths, errors) stay whole when output goes to a file or another program.
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+__all__ = ["Runtime", "console", "err_console", "runtime"]
 
 
 @dataclass
@@ -65,6 +65,11 @@ class Runtime:
         _ = self.sessions
         assert self._db is not None
         return self._db[0]
+
+    def zone(self) -> tzinfo:
+        """The zone people read times in: the first store's (UTC when none is configured)."""
+        store = self.settings.default_store
+        return store.zone if store else UTC
 
     def rules_dir(self) -> Path:
         """The configured rules folder, else rules/ beside the config file, else the shipped defaults."""

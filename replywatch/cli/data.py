@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.text import Text
 
-from replywatch.cli.context import console, runtime
+from replywatch.cli.context import Runtime, console, err_console, runtime
+from replywatch.cli.output import counted
 from replywatch.clock import now
 from replywatch.errors import ReplywatchError
 from replywatch.private_files import private_open
 
 if TYPE_CHECKING:
+    from replywatch.parse.leads_csv import MonthFirst
     from replywatch.parse.types import LeadRecord
 
 leads_app = typer.Typer(help="Leads.", no_args_is_help=True)
@@ -27,7 +30,7 @@ def register(app: typer.Typer) -> None:
     contacts_app.command("export")(contacts_export)
 
 
-def _read_lead_file(path: Path) -> list[LeadRecord]:
+def _read_lead_file(path: Path, month_first: MonthFirst) -> list[LeadRecord]:
     from replywatch.parse.adf import parse_adf
     from replywatch.parse.leads_csv import read_leads_file
 
@@ -35,25 +38,54 @@ def _read_lead_file(path: Path) -> list[LeadRecord]:
         raise ReplywatchError(f"{path}: no such file")
     if path.suffix.lower() in (".xml", ".adf"):
         return parse_adf(path.read_bytes(), default_source=path.stem)
-    return read_leads_file(path)
+    return read_leads_file(path, month_first)
 
 
 def leads_import(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="Leads CSV or ADF/XML file(s)."),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Refuse the files when a line names an unknown associate or store, or a bad address.",
+    ),
 ) -> None:
-    """Import leads; a file with a bad row is refused whole, naming the line and column. Messages the new
-    leads explain are matched again with the rules folder's matching policy, as a poll matches them."""
-    from replywatch.ingest.leads import import_leads
+    """Import leads; a file with a bad row is refused whole, naming the line and column. A lead already
+    known is updated from the file. Messages the leads explain are matched again with the rules folder's
+    matching policy, as a poll matches them."""
+    from replywatch.ingest.lead_import import import_leads, lead_warnings
     from replywatch.store.db import batch_transaction
 
     rt = runtime(ctx)
-    records = [r for f in files for r in _read_lead_file(f)]
     directory, policy = rt.directory(), rt.rules().policy
+    month_first = _month_first(rt)
+    warnings = []
+    records = []
+    for f in files:
+        read = _read_lead_file(f, month_first)
+        warnings += [f"{f}: {w}" for w in lead_warnings(read, directory, rt.settings)]
+        records += read
+    if warnings and strict:
+        raise ReplywatchError(
+            "\n".join([*warnings, f"{counted(len(warnings), 'problem')}: nothing imported (--strict)"])
+        )
+    for warning in warnings:
+        err_console.print(Text.assemble(("warning:", "yellow"), f" {warning}"))
     # Matched again like a poll's batch, and in turn with the daemons' batches: each sees the other's rows.
     with batch_transaction(rt.sessions) as session:
-        new, known = import_leads(session, directory, rt.settings, records, now(), policy)
-    console.print(f"imported {new} new leads" + (f" ({known} already known)" if known else ""))
+        done = import_leads(session, directory, rt.settings, records, now(), policy)
+    console.print(f"{counted(done.new, 'new lead')}, {done.updated} updated, {done.unchanged} unchanged")
+
+
+def _month_first(rt: Runtime) -> MonthFirst:
+    """A row's slashed dates are read as its store's region writes them (the first store's when the row
+    names none or one not configured)."""
+    from replywatch.parse.leads_csv import MONTH_FIRST_REGIONS
+
+    regions = {s.name.casefold(): s.region for s in rt.settings.stores}
+    first = rt.settings.default_store
+    default = first.region if first else "US"
+    return lambda store: regions.get((store or "").strip().casefold(), default) in MONTH_FIRST_REGIONS
 
 
 def contacts_export(

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from replywatch.cli.context import Runtime, console, runtime
+from replywatch.cli.output import cell as _cell
+from replywatch.cli.output import print_table
 from replywatch.clock import now
 from replywatch.errors import ReplywatchError
 
@@ -112,8 +114,6 @@ def status(
     format: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """Each scope's last digest and every one not sent yet, with its error and next attempt."""
-    from rich.table import Table
-
     from replywatch.reports.digests import digest_status
     from replywatch.store.digest_runs import FAILED
 
@@ -123,20 +123,9 @@ def status(
     if format == "json":
         console.print_json(json.dumps(rows))
     else:
-        table = Table(title="Digests")
-        for column in ("Scope", "Week", "Status", "Attempts", "Sent", "Next attempt", "Last error"):
-            table.add_column(column)
-        for r in rows:
-            cells = (
-                r["scope"],
-                r["week"],
-                r["status"],
-                str(r["attempts"]),
-                r["sent_at"],
-                r["next_attempt_at"],
-            )
-            table.add_row(*(c or "" for c in cells), r["last_error"] or "")
-        console.print(table)
+        columns = ("Scope", "Week", "Status", "Attempts", "Sent", "Next attempt", "Last error")
+        keys = ("scope", "week", "status", "attempts", "sent_at", "next_attempt_at", "last_error")
+        print_table("Digests", columns, [[_cell(r[k]) for k in keys] for r in rows], right={"Attempts"})
     if any(r["status"] == FAILED for r in rows):
         raise typer.Exit(1)
 
@@ -173,24 +162,21 @@ def baseline_show(ctx: typer.Context) -> None:
 
 
 def _print_baselines(rt: Runtime, targets: list[Scope]) -> None:
-    from rich.table import Table
-
     from replywatch.digest.baseline import baseline_range
     from replywatch.digest.build import baseline_figures
     from replywatch.digest.present import HEADLINE, show
 
-    table = Table(title="Baselines")
-    for column in ("Scope", "Weeks", "How", "7-day contact rate", "Median time-to-contact"):
-        table.add_column(column)
+    rows: list[list[str]] = []
     at = now()
     with rt.sessions() as session:
         for scope in targets:
             rng = baseline_range(session, scope, at, rt.settings.digest.baseline_weeks)
             figures = baseline_figures(session, scope, rng, at)
             if rng is None or figures is None:
-                table.add_row(scope.title, "none yet", "", "", "")
+                rows.append([scope.title, "none yet", "", "", ""])
                 continue
             weeks = f"{rng.first_week.isoformat()} to {rng.last_week.isoformat()}"
             how = "pinned" if rng.pinned else f"first {rng.weeks} complete weeks"
-            table.add_row(scope.title, weeks, how, show(HEADLINE[1], figures), show(HEADLINE[3], figures))
-    console.print(table)
+            rows.append([scope.title, weeks, how, show(HEADLINE[1], figures), show(HEADLINE[3], figures)])
+    columns = ("Scope", "Weeks", "How", "7-day contact rate", "Median time-to-contact")
+    print_table("Baselines", columns, rows)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date
+from datetime import date, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from replywatch.cli.context import Runtime, console, err_console, runtime
+from replywatch.cli.output import counted, local_time, print_table
 from replywatch.clock import now
 from replywatch.errors import ReplywatchError, SourceError
 
@@ -58,7 +59,9 @@ def _poll_all(rt: Runtime, only: str | None, show_progress: bool, since: date | 
     settings = rt.settings
     configs = [settings.source(only)] if only else list(settings.sources)
     if not configs:
-        raise ReplywatchError("no sources configured: add a [[sources]] table to the configuration")
+        raise ReplywatchError(
+            f"no sources configured in {rt.config_path}: uncomment one of its [[sources]] examples"
+        )
     pipeline = Pipeline(rt.sessions, settings, rt.rules(), rt.directory())
     failed = []
     for cfg in configs:
@@ -67,16 +70,16 @@ def _poll_all(rt: Runtime, only: str | None, show_progress: bool, since: date | 
         try:
             result = _poll_one(pipeline, cfg.name, build_source(cfg), show_progress)
         except SourceError as exc:
-            err_console.print(f"[red]{cfg.name}:[/red] {exc}", highlight=False)
+            err_console.print(f"{cfg.name}: {exc}")
             failed.append(cfg.name)
             continue
-        line = f"{cfg.name}: {result.stored} new items, {result.leads} new leads"
+        line = f"{cfg.name}: {counted(result.stored, 'new item')}, {counted(result.leads, 'new lead')}"
         if result.updated:
             line += f", {result.updated} statuses updated"
         if result.elsewhere:
             line += f", {result.elsewhere} already stored from another source"
         if result.quarantined:
-            line += f", [yellow]{result.quarantined} quarantined[/yellow] (see `replywatch status`)"
+            line += f", {result.quarantined} quarantined (see `replywatch quarantine list`)"
         console.print(line)
     return failed
 
@@ -119,7 +122,8 @@ def run(
 
     rt = runtime(ctx)
     settings = rt.settings
-    handler = setup_logging(log_format, logging.DEBUG if rt.debug else logging.INFO, secrets_of(settings))
+    level = logging.DEBUG if rt.debug else logging.INFO
+    handler = setup_logging(log_format, level, secrets_of(settings), zone=rt.zone())
     daemon = Daemon(rt.config_path, lambda _s: Runtime(rt.config_path).rules_dir(), interval, handler)
     raise typer.Exit(daemon.run(settings, rt.rules()))
 
@@ -147,7 +151,7 @@ def status(
     if format == "json":
         console.print_json(json.dumps(report))
     else:
-        _print_status(report)
+        _print_status(report, rt.zone())
     if report["failing"]:
         raise typer.Exit(1)
 
@@ -163,38 +167,36 @@ def _health_check(report: dict[str, Any]) -> None:
     raise typer.Exit(0)
 
 
-def _print_status(report: dict[str, object]) -> None:
-    from rich.table import Table
-
-    table = Table(title="Sources")
-    for column in ("Source", "Last success", "Lag", "Failures", "Items", "Held by", "Last error"):
-        table.add_column(column)
-    for src in report["sources"]:  # type: ignore[attr-defined]
+def _print_status(report: dict[str, Any], zone: tzinfo) -> None:
+    rows = []
+    for src in report["sources"]:
         error = src["last_error"] or ""
         if src["paused"]:
             error = f"paused (fix the configuration, then reload): {error}"
-        table.add_row(
-            src["name"],
-            src["last_success_at"] or "never",
-            _lag(src["lag_s"]),
-            str(src["consecutive_failures"]),
-            str(src["items_total"]),
-            src["lease_owner"] or "",
-            error,
+        rows.append(
+            [
+                src["name"],
+                local_time(src["last_success_at"], zone) or "never",
+                _lag(src["lag_s"]),
+                str(src["consecutive_failures"]),
+                str(src["items_total"]),
+                src["lease_owner"] or "",
+                error,
+            ]
         )
-    console.print(table)
+    columns = ("Source", "Last success", "Lag", "Failures", "Items", "Held by", "Last error")
+    print_table("Sources", columns, rows, right={"Failures", "Items"})
     console.print(
         f"leads: {report['leads']}, contacted: {report['contacted']}, "
         f"review backlog: {report['review_backlog']}, quarantined: {report['quarantined']}"
     )
-    for q in report["recent_quarantine"]:  # type: ignore[attr-defined]
-        console.print(f"  quarantined {q['at']} {q['position']}: {q['error']}", highlight=False)
-    stalled = report["stalled"]
-    if stalled:
-        console.print(f"  not polled lately: {', '.join(stalled)}", highlight=False)  # type: ignore[arg-type]
-    for d in report["digests"]:  # type: ignore[attr-defined]
+    for q in report["recent_quarantine"]:
+        console.print(f"  quarantined {local_time(q['at'], zone)} {q['position']}: {q['error']}")
+    if report["stalled"]:
+        console.print(f"  not polled lately: {', '.join(report['stalled'])}")
+    for d in report["digests"]:
         error = f": {d['last_error']}" if d["last_error"] else ""
-        console.print(f"  digest {d['scope']} week of {d['week']}: {d['status']}{error}", highlight=False)
+        console.print(f"  digest {d['scope']} week of {d['week']}: {d['status']}{error}")
 
 
 def _lag(seconds: int | None) -> str:

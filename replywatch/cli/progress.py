@@ -29,7 +29,7 @@ def progress_bar() -> Progress:
     """Spinner, what is being read, bar, count, rate and ETA; gone when done."""
     columns = (
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         _RateColumn(),

@@ -79,7 +79,7 @@ def _one_item(
         item = load_item(session, message_id)
     if item.status != MatchStatus.REVIEW:
         return "skip"  # decided meanwhile (another reviewer, or a decision that taught its lead)
-    console.print(item_view(item, *place))
+    console.print(item_view(item, rt.zone(), *place))
     console.print(KEYS, style="dim", markup=False, highlight=False)
     while True:
         key = read_key()
@@ -89,6 +89,10 @@ def _one_item(
             console.print("skipped", style="dim")
             return "skip"
         if key in ("r", "n"):
+            if not _confirmed(
+                f"Reject message {message_id}: a reply to none of these leads? [y/N]", read_key
+            ):
+                continue
             _decide(rt, who, lambda r: r.reject(message_id))
             return "reject"
         choice = _choice(item, key)
@@ -96,6 +100,15 @@ def _one_item(
             _decide(rt, who, partial(Reviewer.accept, message_id=message_id, lead_id=choice))
             return "accept"
         console.print(KEYS, style="yellow", markup=False, highlight=False)
+
+
+def _confirmed(question: str, read_key: Callable[[], str]) -> bool:
+    """A rejection is not undone by a key typed too fast: it asks first, and only "y" says yes."""
+    console.print(question, style="yellow")
+    if read_key() in ("y", "Y"):
+        return True
+    console.print("not rejected", style="dim")
+    return False
 
 
 def _choice(item: ReviewItem, key: str) -> int | None:
@@ -154,7 +167,7 @@ def _reviewer(rt: Runtime, who: str) -> Iterator[Reviewer]:
 def _decide(rt: Runtime, who: str, act: Callable[[Reviewer], Decided]) -> None:
     with _reviewer(rt, who) as reviewer:
         decided = act(reviewer)
-    console.print(_said(decided), highlight=False)
+    console.print(_said(decided))
 
 
 def _said(decided: Decided) -> str:
@@ -185,7 +198,7 @@ def review_list(
     if format == "json":
         print(json.dumps([i.to_json() for i in items], indent=2, ensure_ascii=False))
     elif format == "table":
-        console.print(list_table(items))
+        console.print(list_table(items, rt.zone()))
     else:
         raise ReplywatchError(f"--format must be table or json, not {format!r}")
 
@@ -206,7 +219,7 @@ def review_show(
     if format == "json":
         print(json.dumps(item.to_json(), indent=2, ensure_ascii=False))
     else:
-        console.print(item_view(item))
+        console.print(item_view(item, rt.zone()))
 
 
 @review_app.command("accept")

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from datetime import tzinfo
+
+from rich.console import Group, RenderableType
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
-from replywatch.clock import iso_z
+from replywatch.cli.output import local_time, roomy, table
 from replywatch.review.queue import ReviewItem
 
 TEXT_LINES = 8
-KEYS = "[Enter] accept top · [1-9] accept that lead · [r] reject (not a lead reply) · [s] skip · [q] quit"
+KEYS = "[Enter] accept top · [1-9] accept that lead · [r] reject (asks first) · [s] skip · [q] quit"
 REASON_WORDS = {
     "thread": "answers our message",
     "reply_to_email": "Reply-To address",
@@ -41,52 +42,64 @@ def describe(reasons: list[str]) -> str:
     return ", ".join(REASON_WORDS.get(r, r) for r in reasons)
 
 
-def item_view(item: ReviewItem, position: int | None = None, total: int | None = None) -> Panel:
-    """The message with its candidates, numbered as the keys pick them."""
+def item_view(
+    item: ReviewItem, zone: tzinfo, position: int | None = None, total: int | None = None
+) -> RenderableType:
+    """The message with its candidates, numbered as the keys pick them; in a panel when the terminal
+    has room, else as plain lines (the sender and every candidate whole at 80 columns)."""
     who = f"{item.sender_name} <{item.sender}>" if item.sender_name else item.sender
     head = Text()
     head.append(f"{item.channel.upper()} {item.direction}", style="bold")
-    head.append(f"  {iso_z(item.at)}  from {who}")
+    head.append(f"  {local_time(item.at, zone)}  from {who}")
     if item.subject:
         head.append(f"\nSubject: {item.subject}")
     lines = item.text.splitlines() or ["(no text)"]
     body = Text("\n".join(lines[:TEXT_LINES]) + ("\n…" if len(lines) > TEXT_LINES else ""), style="italic")
     title = f"review item {item.id}" + (f" ({position} of {total})" if position and total else "")
-    return Panel(Group(head, Text(""), body, Text(""), candidates_table(item)), title=title, expand=True)
+    candidates = candidates_table(item, zone)
+    if not roomy():
+        return Group(Text(title, style="bold"), head, Text(""), body, Text(""), candidates)
+    return Panel(Group(head, Text(""), body, Text(""), candidates), title=Text(title), expand=True)
 
 
-def candidates_table(item: ReviewItem) -> Table:
-    table = Table(show_edge=False, expand=True, pad_edge=False)
-    for column in ("#", "lead", "name", "source", "received", "score", "reasons"):
-        table.add_column(column, justify="right" if column in ("#", "score") else "left")
-    for number, c in enumerate(item.candidates, 1):
-        table.add_row(
-            str(number),
-            c.lead_id,
-            c.name + (" ✓" if c.contacted else ""),
-            c.source,
-            iso_z(c.received_at)[:16].replace("T", " "),
-            f"{c.score:.2f}",
-            describe(c.reasons),
-        )
+def candidates_table(item: ReviewItem, zone: tzinfo) -> Text:
+    """Each candidate as a short block that fits 80 columns: number, lead, name, score; then who and what
+    tells leads apart (associate, vehicle, email, phone); then the reasons in words."""
     if not item.candidates:
-        table.add_row("", "(no candidate lead)", "", "", "", "", "")
-    return table
+        return Text("(no candidate lead)")
+    blocks = Text()
+    for number, c in enumerate(item.candidates, 1):
+        done = " ✓ contacted" if c.contacted else ""
+        blocks.append(f"{number:>2}  {c.lead_id}  {c.name or '(no name)'}{done}", style="bold")
+        blocks.append(f"  score {c.score:.2f}\n")
+        blocks.append(f"    {c.source}, received {local_time(c.received_at, zone)}\n")
+        facts = [c.associate or "no associate", c.vehicle or "no vehicle", *c.contacts]
+        blocks.append("    " + " · ".join(facts) + "\n")
+        blocks.append(f"    {describe(c.reasons)}\n", style="dim")
+    blocks.rstrip()
+    return blocks
 
 
-def list_table(items: list[ReviewItem]) -> Table:
-    table = Table(title=f"Review queue: {len(items)} item(s)")
-    for column in ("id", "channel", "at", "sender", "text", "top lead", "score"):
-        table.add_column(column, justify="right" if column in ("id", "score") else "left")
+_LIST_COLUMNS = ("id", "channel", "at", "sender", "text", "top lead", "score")
+
+
+def list_table(items: list[ReviewItem], zone: tzinfo) -> RenderableType:
+    rows = []
     for item in items:
         top = item.candidates[0] if item.candidates else None
-        table.add_row(
-            str(item.id),
-            item.channel,
-            iso_z(item.at),
-            item.sender_name or item.sender,
-            " ".join(item.text.split())[:50],
-            f"{top.lead_id} {top.name}" if top else "",
-            f"{top.score:.2f}" if top else "",
+        rows.append(
+            [
+                str(item.id),
+                item.channel,
+                local_time(item.at, zone),
+                item.sender_name or item.sender,
+                _clip(" ".join(item.text.split()), 50),
+                f"{top.lead_id} {top.name}" if top else "",
+                f"{top.score:.2f}" if top else "",
+            ]
         )
-    return table
+    return table(f"Review queue: {len(items)} item(s)", _LIST_COLUMNS, rows, right={"id", "score"})
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -44,8 +44,12 @@ def init(
     for src in shipped:  # the README is the format every rule file points to
         if not (rules / src.name).exists():
             shutil.copyfile(src, rules / src.name)
-    console.print(f"wrote {config} and {rules}/ — edit the stores, associates and sources, then run:")
-    console.print(f"  replywatch --config {config} poll --once")
+    program = _invocation()
+    console.print(
+        f"wrote {config} and {rules}/: edit the stores and associates, uncomment a source, then run:"
+    )
+    console.print(f"  {program} status --config {config}")
+    console.print(f"  {program} poll --once --config {config}")
 
 
 def db_upgrade(ctx: typer.Context) -> None:
@@ -114,7 +118,9 @@ def demo(
     console.print(
         f"sample dealership in {directory}/ (config {sample.config_path}); {time.monotonic() - began:.1f} s"
     )
-    console.print(f"try: {_invocation()} --config {sample.config_path} contacts export", highlight=False)
+    program = f"{_invocation()} --config {sample.config_path}"
+    console.print(f"try: {program} contacts export")
+    console.print(f"     {program} review list    (replies only a person can place)")
 
 
 def _clear_previous_demo(directory: Path) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
-from replywatch.cli.context import console
+from replywatch.cli.output import print_table
 from replywatch.digest.present import duration
 from replywatch.reports.summary import contact_summary
 from replywatch.store import Session
@@ -13,17 +11,11 @@ _COLUMNS = ("Store", "Associate", "Leads", "Contacted", "Contact rate", "Median 
 
 
 def print_summary(session: Session) -> None:
-    table = Table(title="Contact by store and associate")
-    for column in _COLUMNS:
-        table.add_column(column, justify="right" if column not in ("Store", "Associate") else "left")
+    rows = []
     for row in contact_summary(session):
         c = row.figures.counts
-        table.add_row(
-            row.store,
-            row.associate,
-            str(c.leads),
-            str(c.contacted),
-            f"{c.contacted / c.leads:.0%}",
-            duration(row.figures.ttc.median),
+        rate = f"{c.contacted / c.leads:.0%}"
+        rows.append(
+            [row.store, row.associate, str(c.leads), str(c.contacted), rate, duration(row.figures.ttc.median)]
         )
-    console.print(table)
+    print_table("Contact by store and associate", _COLUMNS, rows, right=set(_COLUMNS[2:]))

@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, TextIO
 
 from replywatch.clock import iso_z
@@ -54,7 +54,17 @@ class _Redacting(logging.Formatter):
 
 
 class TextFormatter(_Redacting):
-    """`2026-11-30T09:00:00Z INFO  message  source=inbox item=INBOX:42 lead=17`"""
+    """`2026-11-30T03:00:00-06:00 INFO  message  source=inbox item=INBOX:42 lead=AT-77`: the time in the
+    zone people read (the first store's), with its offset so that it stays exact."""
+
+    def __init__(self, secrets: Iterable[str], zone: tzinfo = UTC) -> None:
+        super().__init__(secrets)
+        self.zone = zone
+
+    def when(self, record: logging.LogRecord) -> str:
+        if self.zone is UTC:
+            return super().when(record)
+        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="seconds")
 
     def format(self, record: logging.LogRecord) -> str:
         line = f"{self.when(record)} {record.levelname:<7} {record.getMessage()}"
@@ -84,14 +94,14 @@ class JsonFormatter(_Redacting):
 
 
 def setup_logging(
-    fmt: str, level: int, secrets: Iterable[str], stream: TextIO | None = None
+    fmt: str, level: int, secrets: Iterable[str], stream: TextIO | None = None, zone: tzinfo = UTC
 ) -> logging.Handler:
     """Route every logger to one handler on stderr with the chosen format; returns the handler, whose
-    secrets a reload replaces (`set_secrets`)."""
+    secrets a reload replaces (`set_secrets`). Text lines carry `zone`'s time, JSON lines UTC."""
     if fmt not in ("text", "json"):
         raise ReplywatchError(f"--log-format: expected text or json, got {fmt!r}")
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter(secrets) if fmt == "json" else TextFormatter(secrets))
+    handler.setFormatter(JsonFormatter(secrets) if fmt == "json" else TextFormatter(secrets, zone))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

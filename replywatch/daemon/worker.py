@@ -20,6 +20,7 @@ from replywatch.clock import as_utc
 from replywatch.clock import now as clock_now
 from replywatch.config import SecretMixin, SourceConfig
 from replywatch.domain.vocabulary import MatchStatus
+from replywatch.domain.wording import counted
 from replywatch.errors import ConfigError, PermanentSourceError, SourceError, StoreError, describe
 from replywatch.ingest.pipeline import Pipeline, PollResult
 from replywatch.sources.base import RawItem, Source
@@ -289,13 +290,8 @@ class SourceWorker(threading.Thread):
             extra = {"source": name, "item": position or external_id, "lead": lead_id, "status": status}
             log.log(level, "stored %s", kind, extra=extra)
         if result.stored or result.quarantined or result.leads:
-            log.info(
-                "%d new items, %d new leads, %d quarantined",
-                result.stored,
-                result.leads,
-                result.quarantined,
-                extra={"source": name},
-            )
+            counts = f"{counted(result.stored, 'new item')}, {counted(result.leads, 'new lead')}"
+            log.info("%s, %d quarantined", counts, result.quarantined, extra={"source": name})
 
 
 def _reason(exc: Exception) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from replywatch import clock
 from replywatch.demo.adf import LeadFactory
 from replywatch.demo.config_text import config_text
-from replywatch.demo.mail import lead_mail
+from replywatch.demo.mail import lead_mail, stranger_mail
 from replywatch.demo.outbox import Outbox, write_calls, write_maildir, write_sms
 from replywatch.demo.people import ASSOCIATES, STORES, providers_for
 from replywatch.demo.story import Lead, Story
@@ -55,6 +55,7 @@ def write_sample_dealership(
     for lead, role in zip(leads, _roles(rng, leads), strict=True):
         chance = 0.45 + 0.3 * lead.week / max(1, weeks - 1)  # the department improves: a trend to show
         contacted += Story(lead, rng, ends[lead.adf.store], out).tell(role, chance)
+    out.mails.append(stranger_mail(rng, min(ends.values()) - timedelta(days=2)))
     root.mkdir(parents=True, exist_ok=True)
     (root / "replywatch.toml").write_text(config_text(), encoding="utf-8")
     write_maildir(root / "mail", out.mails, rng.randint(2000, 60000), min(ends.values()))
@@ -92,6 +93,7 @@ def _roles(rng: random.Random, leads: list[Lead]) -> list[str]:
         ("auto", max(2, n // 40), "email"),
         ("crm", max(2, n // 25), "email"),
         ("twice", max(2, n // 35), "email"),
+        ("doubt", 3, "email"),
     )
     for role, k, needs in quotas:  # `needs`: the customer field the story cannot do without
         fits = [getattr(lead.adf.customer, needs) for lead in leads]

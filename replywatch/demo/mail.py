@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from replywatch.demo.adf import AdfLead, adf_document
+from replywatch.demo.people import STORES
 
 CRM_DOMAIN = "mail.dealercrm.example"  # follow-ups sent from a CRM never reach the Maildir
 
@@ -59,3 +60,14 @@ def lead_mail(rng: random.Random, leads: Sequence[AdfLead], received: datetime) 
         msg.add_attachment(docs[0].encode(), kind[0], kind[1], filename=f"lead-{adf.lead_id}.xml")
         msg.set_boundary(f"=_rw_{rng.getrandbits(64):016x}")  # email's own boundary would be random
     return when, msg.as_bytes()
+
+
+def stranger_mail(rng: random.Random, when: datetime) -> tuple[datetime, str, bytes]:
+    """A shopper who never sent a lead writes to the first store: a human reply no lead explains, left
+    unmatched for a person to place (or not)."""
+    store = STORES[0]
+    sender = Address("Pat Quinlan", addr_spec="pq.garage@example.net")
+    route = (sender, Address(f"{store.name} Internet Sales", addr_spec=f"leads@{store.domain}"))
+    body = "Hi, a friend said you have used trucks under $20k. Anything with a tow package?\n\nPat\n"
+    msg = message(when.astimezone(UTC), route, "Used trucks?", body, message_id(rng, "example.net"))
+    return when, "", msg.as_bytes()

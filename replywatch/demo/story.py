@@ -14,6 +14,19 @@ from replywatch.demo.outbox import Outbox
 from replywatch.demo.people import Associate, human_phone
 from replywatch.demo.timing import open_at, reply_time, touch_time
 
+WORK_DOMAIN = "acme-logistics.example"
+
+
+_SLIPS = str.maketrans("aeiou", "eaeao")
+
+
+def _misspelt(surname: str) -> str:
+    """One slip: the first vowel after the initial swapped for another (García → Gercía)."""
+    for i, ch in enumerate(surname[1:], 1):
+        if ch in "aeiou":
+            return surname[:i] + ch.translate(_SLIPS) + surname[i + 1 :]
+    return surname + "e"
+
 
 @dataclass(frozen=True)
 class Lead:
@@ -50,6 +63,9 @@ class Story:
             return False
         if role == "crm":
             return self._crm_reply()
+        if role == "doubt":  # followed up, then a note only a person can place: it waits for review
+            self._from_work(self._touches("normal", self.lead.received)[0])
+            return False
         start = self._unprompted() if role == "twice" else self.lead.received
         touches = self._touches(role, start)
         if role == "stop":  # its SMS touch comes last
@@ -183,6 +199,17 @@ class Story:
         route = (self.inbound[0], Address(f"{adf.store} Internet Sales", addr_spec=adf.store_email))
         self.email(when, route, f"Is the {adf.vehicle.title} still available?", body, {})
         return when
+
+    def _from_work(self, touch: Touch) -> None:
+        """The customer writes from a work address, signing a misspelt name, to the store's inbox: the
+        name alone ties it to the lead, not strongly enough to decide without a person."""
+        adf, c = self.lead.adf, self.customer
+        when = reply_time(self.rng, self.store, touch.when)
+        signed = f"{c.first} {_misspelt(c.last)}"
+        sender = Address(signed, addr_spec=f"purchasing{self.rng.randint(10, 99)}@{WORK_DOMAIN}")
+        route = (sender, Address(f"{adf.store} Internet Sales", addr_spec=adf.store_email))
+        body = f"Hello, writing from work. Could someone call me back this afternoon?\n\n{signed}\n"
+        self.email(when, route, "Call back please", body, {})
 
     def _auto_reply(self, touch: Touch) -> datetime:
         prefix, body = self.rng.choice(phrases.AUTO_REPLIES)

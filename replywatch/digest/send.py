@@ -131,6 +131,9 @@ def send_mail(cfg: SmtpConfig, message: EmailMessage) -> dict[str, tuple[int, by
         raise ReplywatchError(
             f"SMTP {cfg.host}:{port}: every recipient refused ({', '.join(exc.recipients)})"
         ) from None
+    except smtplib.SMTPNotSupportedError as exc:  # "STARTTLS extension not supported by server."
+        fix = "use ssl = true (port 465), or starttls = false (plain text: loopback or insecure = true only)"
+        raise ReplywatchError(f"SMTP {cfg.host}:{port}: {str(exc).rstrip('.')}; {fix}") from None
     except (smtplib.SMTPException, OSError) as exc:
         raise ReplywatchError(f"SMTP {cfg.host}:{port}: {exc or type(exc).__name__}") from None
 

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from replywatch.clock import as_utc
-from replywatch.config import Settings
 from replywatch.domain.calls import CallOutcome
 from replywatch.domain.contact import MessageFact, contact_state
 from replywatch.domain.normalize import loose_email, normalize_email, normalize_phone
@@ -57,13 +56,13 @@ def add_leads(
         key = (given.record.source, given.record.external_id)
         if key not in known:
             known.add(key)
-            leads.append(_new_lead(directory, given, default_store))
+            leads.append(new_lead(directory, given, default_store))
     if not leads:
         return [], set()
-    _mark_bounced(session, leads)
+    mark_bounced(session, leads)
     ids = rows.insert_leads(session, leads)
-    rows.insert_name_keys(session, _name_key_rows(leads, ids))
-    keys = sorted({i.value for lead in leads for i in lead.identities} | _lookup_keys(leads))
+    rows.insert_name_keys(session, name_key_rows(leads, ids))
+    keys = sorted({i.value for lead in leads for i in lead.identities} | lookup_keys(leads))
     # Matches made since the earliest new lead may now belong to it (the latest lead of a shopper wins).
     since = min(lead.received_at for lead in leads) - timedelta(days=_REMATCH_SLACK_DAYS)
     matching = Matching(policy, open_days, directory, now)
@@ -77,7 +76,7 @@ def record_bounces(session: Session, recipients: Sequence[dict[str, Any]]) -> No
     rows.record_bounces(session, recipients, EARLY_SLACK)
 
 
-def _mark_bounced(session: Session, leads: Sequence[NewLead]) -> None:
+def mark_bounced(session: Session, leads: Sequence[NewLead]) -> None:
     """New leads' addresses that a stored bounce reported while the lead was ours: marked with the latest."""
     emails = sorted({i.value for lead in leads for i in lead.identities if i.kind == "email"})
     bounces: dict[str, list[tuple[datetime, str]]] = {}
@@ -94,13 +93,13 @@ def _mark_bounced(session: Session, leads: Sequence[NewLead]) -> None:
                 identity.bounced_at, identity.bounce_status = at, status or None
 
 
-def _lookup_keys(leads: Iterable[NewLead]) -> set[str]:
+def lookup_keys(leads: Iterable[NewLead]) -> set[str]:
     """Name keys that find the messages naming these leads, nicknames included."""
     names = (n for lead in leads for n in lead_names(lead.first_name, lead.last_name, lead.full_name))
     return {key for name in names for key in keys_to_find_messages(name)}
 
 
-def _new_lead(directory: Directory, given: LeadInput, default_store: str | None) -> NewLead:
+def new_lead(directory: Directory, given: LeadInput, default_store: str | None) -> NewLead:
     record = given.record
     store = directory.store(record.store) or directory.store(default_store) or directory.default_store
     received = record.received_at or given.fallback_received_at
@@ -130,38 +129,13 @@ def _new_lead(directory: Directory, given: LeadInput, default_store: str | None)
     )
 
 
-def _name_key_rows(leads: Sequence[NewLead], ids: Sequence[int]) -> list[dict[str, Any]]:
+def name_key_rows(leads: Sequence[NewLead], ids: Sequence[int]) -> list[dict[str, Any]]:
     """The blocking keys of the leads' names, as lead_name_keys rows."""
     return [
         {"lead_id": lead_id, "key": key, "received_at": lead.received_at}
         for lead, lead_id in zip(leads, ids, strict=True)
         for key in lead_blocking_keys(lead.first_name, lead.last_name, lead.full_name)
     ]
-
-
-def import_leads(
-    session: Session,
-    directory: Directory,
-    settings: Settings,
-    records: list[LeadRecord],
-    now: datetime,
-    policy: MatchPolicy,
-) -> tuple[int, int]:
-    """A lead file into the store: new leads added, their messages re-matched, contact recomputed.
-
-    Returns (new leads, leads already known)."""
-    inputs = [LeadInput(r) for r in records]
-    new_ids, affected = add_leads(
-        session,
-        directory,
-        inputs,
-        default_store=None,
-        open_days=settings.matching.lead_open_days,
-        now=now,
-        policy=policy,
-    )
-    refresh_contacts(session, directory, affected)
-    return len(new_ids), len(records) - len(new_ids)
 
 
 def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[int]) -> None:

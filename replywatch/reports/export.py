@@ -1,4 +1,5 @@
-"""`contacts export`: one row per lead with exactly the columns of the contract in ARCHITECTURE.md."""
+"""`contacts export`: one row per lead with the columns of the contract in ARCHITECTURE.md, then the same
+times in the store's local time (`*_local`, ISO 8601 with the offset) for people reading a spreadsheet."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
-from replywatch.clock import iso_z
+from replywatch.clock import as_utc, iso_z
 from replywatch.store.models import Associate, Lead, Match, Store
 
 COLUMNS = (
@@ -29,6 +32,9 @@ COLUMNS = (
     "time_to_contact_business_s",
     "opted_out",
     "pending_review",
+    "received_at_local",
+    "first_touch_at_local",
+    "contact_at_local",
 )
 
 
@@ -50,13 +56,23 @@ def contact_rows(session: Session) -> Iterator[dict[str, str]]:
     pending = exists().where(Match.lead_id == Lead.id, Match.status == "review")
     assoc = aliased(Associate)
     stmt = (
-        select(Lead, Store.name, assoc.name, pending.label("pending"))
+        select(Lead, Store.name, Store.timezone, assoc.name, pending.label("pending"))
         .outerjoin(Store, Store.id == Lead.store_id)
         .outerjoin(assoc, assoc.id == Lead.associate_id)
         .order_by(Lead.received_at, Lead.id)
     )
-    for lead, store, associate, is_pending in session.execute(stmt).yield_per(1000):
-        yield _row(lead, store, associate, bool(is_pending))
+    for lead, store, timezone, associate, is_pending in session.execute(stmt).yield_per(1000):
+        zone = ZoneInfo(timezone) if timezone else UTC
+        yield _row(lead, store, associate, bool(is_pending)) | _local_times(lead, zone)
+
+
+def _local_times(lead: Lead, zone: tzinfo) -> dict[str, str]:
+    at = {
+        "received_at": lead.received_at,
+        "first_touch_at": lead.first_touch_at,
+        "contact_at": lead.contact_at,
+    }
+    return {f"{k}_local": as_utc(v).astimezone(zone).isoformat() if v else "" for k, v in at.items()}
 
 
 def _row(lead: Lead, store: str | None, associate: str | None, pending: bool) -> dict[str, str]:

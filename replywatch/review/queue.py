@@ -24,6 +24,8 @@ class CandidateView:
     contacted: bool
     score: float
     reasons: list[str]
+    vehicle: str | None = None
+    contacts: tuple[str, ...] = ()  # emails, then phones
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ def _view(lead: reviews.CandidateLead, entry: dict[str, Any]) -> CandidateView:
         contacted=lead.contacted,
         score=float(entry.get("score") or 0.0),
         reasons=[str(r) for r in entry.get("reasons") or []],
+        vehicle=lead.vehicle,
+        contacts=lead.contacts,
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -127,8 +129,38 @@ def login(client: IMAPClient, cfg: ImapSourceConfig) -> None:
         else:
             client.login(cfg.username, _secret(cfg, "password") or "")
     except LoginError as exc:
-        reason = str(exc).strip() or "no reason given"
-        raise PermanentSourceError(f"{cfg.username} on {cfg.host}: login refused ({reason})") from None
+        reason = server_words(exc) or "no reason given"
+        raise PermanentSourceError(
+            f"{cfg.username} on {cfg.host}: login refused ({reason}); {_what_to_check(cfg)}"
+        ) from None
+
+
+def server_words(exc: BaseException) -> str:
+    """What the server said, as text: imaplib hands its reply over as a bytes repr (`b'[AUTH…] …'`)."""
+    return _BYTES_REPR.sub(_unrepr, str(exc)).strip()
+
+
+_BYTES_REPR = re.compile(r"""(?<!\w)b(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
+
+
+def _unrepr(found: re.Match[str]) -> str:
+    try:
+        value = ast.literal_eval(found.group(0))
+    except (ValueError, SyntaxError):
+        return found.group(0)
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else found.group(0)
+
+
+def _what_to_check(cfg: ImapSourceConfig) -> str:
+    """Which secret to fix, by the name the configuration gives it (never its value)."""
+    if cfg.auth == "xoauth2":
+        where = _named(cfg.oauth2_refresh_token_env, cfg.oauth2_refresh_token_file)
+        return f"check the username and that the refresh token in {where} grants IMAP access"
+    return f"check the username and the password in {_named(cfg.password_env, cfg.password_file)}"
+
+
+def _named(env: str | None, file: str | None) -> str:
+    return f"${env}" if env else str(file)
 
 
 def _oauth2_login(client: IMAPClient, cfg: ImapSourceConfig, tokens: TokenProvider) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -32,9 +33,51 @@ class Backoff:
 
 
 def _dropped(exc: BaseException) -> bool:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return False  # a wrong certificate stays wrong
+    """Worth reconnecting: a lost link. A certificate, a TLS handshake or a host name that is wrong
+    stays wrong: that is a configuration mistake (see `misconfigured`), reported at once."""
+    if isinstance(exc, ssl.SSLCertVerificationError) or _tls_mismatch(exc) or _unknown_host(exc):
+        return False
     return isinstance(exc, OSError | IMAPClientAbortError)
+
+
+def _tls_mismatch(exc: BaseException) -> bool:
+    """The TLS handshake met no TLS (`tls = true` against a plain-text port) or an unknown protocol."""
+    reason = getattr(exc, "reason", None) or ""
+    return isinstance(exc, ssl.SSLError) and reason in _NOT_TLS
+
+
+# OpenSSL's reasons when the other side does not answer in TLS (a plain IMAP greeting read as a record).
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"})
+
+
+def _unknown_host(exc: BaseException) -> bool:
+    """The name does not resolve: NXDOMAIN or no address (EAI_AGAIN, a resolver hiccup, is retried)."""
+    return isinstance(exc, socket.gaierror) and exc.errno in _NO_SUCH_HOST
+
+
+_NO_SUCH_HOST = frozenset(
+    code for name in ("EAI_NONAME", "EAI_NODATA", "EAI_ADDRFAMILY") if (code := getattr(socket, name, None))
+)
+
+
+def misconfigured(cfg: ImapSourceConfig, exc: BaseException) -> PermanentSourceError | None:
+    """The configuration error `exc` reveals, with the fix to make; None for a transient failure."""
+    where = f"{cfg.host}:{cfg.effective_port}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return PermanentSourceError(
+            f"{cfg.host}: TLS certificate not trusted ({exc.verify_message}); "
+            "set ca_file to the CA that signed it"
+        )
+    if _tls_mismatch(exc):
+        fix = (
+            "the port speaks plain text: use starttls = true (port 143) or tls = true on port 993"
+            if cfg.mode == "tls"
+            else "check the port and the tls/starttls keys"
+        )
+        return PermanentSourceError(f"{where}: the TLS handshake failed ({exc.reason}); {fix}")  # type: ignore[attr-defined]
+    if _unknown_host(exc):
+        return PermanentSourceError(f"{cfg.host}: no such host ({exc.strerror}); check the host key")  # type: ignore[attr-defined]
+    return None
 
 
 def tls_context(cfg: ImapSourceConfig) -> ssl.SSLContext:
@@ -91,13 +134,11 @@ class Connection:
         )
         try:
             return retrying(lambda: command(self._client or self._open()))
-        except ssl.SSLCertVerificationError as exc:
-            raise PermanentSourceError(
-                f"{self.cfg.host}: TLS certificate not trusted ({exc.verify_message}); "
-                "set ca_file to the CA that signed it"
-            ) from None
         except (OSError, IMAPClientAbortError) as exc:
             self._forget()
+            mistake = misconfigured(self.cfg, exc)
+            if mistake is not None:
+                raise mistake from None
             raise TransientSourceError(
                 f"{self.cfg.host}:{self.cfg.effective_port}: connection lost, "
                 f"{self.backoff.attempts} attempts failed: {exc or type(exc).__name__}"
@@ -171,4 +212,7 @@ def _starttls(client: IMAPClient, context: ssl.SSLContext, host: str) -> None:
     try:
         client.starttls(context)
     except CapabilityError:
-        raise PermanentSourceError(f"{host}: the server does not offer STARTTLS; use tls = true") from None
+        raise PermanentSourceError(
+            f"{host}: the server does not offer STARTTLS; use tls = true (port 993), or starttls = false"
+            " and insecure = true if it only speaks plain text"
+        ) from None

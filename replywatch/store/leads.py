@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import String, and_, bindparam, delete, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from replywatch.store.models import (
@@ -83,6 +83,64 @@ def _lead_row(lead: NewLead) -> Lead:
         for i in lead.identities
     ]
     return row
+
+
+@dataclass(frozen=True)
+class StoredLead:
+    """What a lead file can change of a lead already stored, to tell whether a re-import changes it."""
+
+    id: int
+    store_id: int | None
+    associate_id: int | None
+    received_at: datetime
+    first_name: str | None
+    last_name: str | None
+    full_name: str | None
+    identities: frozenset[tuple[str, str]]
+
+
+def stored_leads(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredLead]:
+    """The leads stored under these (source, lead id) keys, with their identities."""
+    found: dict[tuple[str, str], StoredLead] = {}
+    for part in chunks(list(keys), _LOCK_CHUNK):
+        stmt = select(Lead).where(tuple_(Lead.source, Lead.external_id).in_(part))
+        for lead in session.scalars(stmt):
+            found[(lead.source, lead.external_id)] = StoredLead(
+                id=lead.id,
+                store_id=lead.store_id,
+                associate_id=lead.associate_id,
+                received_at=lead.received_at,
+                first_name=lead.first_name,
+                last_name=lead.last_name,
+                full_name=lead.full_name,
+                identities=frozenset((i.kind, i.value) for i in lead.identities),
+            )
+    return found
+
+
+def update_leads(session: Session, changes: Sequence[tuple[int, NewLead]]) -> None:
+    """Stored leads rewritten from a corrected file: names, store, associate, time and identities (an
+    identity kept keeps its bounce mark). Their name keys are dropped: the caller inserts the new ones."""
+    for lead_id, lead in changes:
+        row = session.get_one(Lead, lead_id)
+        texts = clip_texts(
+            {"first_name": lead.first_name, "last_name": lead.last_name, "full_name": lead.full_name},
+            LEAD_TEXT_LENGTHS,
+        )
+        for column, value in texts.items():
+            setattr(row, column, value)
+        row.store_id, row.associate_id, row.received_at = lead.store_id, lead.associate_id, lead.received_at
+        kept = {(i.kind, i.value) for i in row.identities}
+        wanted = {(i.kind, i.value) for i in lead.identities}
+        row.identities = [i for i in row.identities if (i.kind, i.value) in wanted] + [
+            LeadIdentity(kind=i.kind, value=i.value, bounced_at=i.bounced_at, bounce_status=i.bounce_status)
+            for i in lead.identities
+            if (i.kind, i.value) not in kept
+        ]
+    session.flush()
+    ids = [lead_id for lead_id, _ in changes]
+    if ids:
+        session.execute(delete(LeadNameKey).where(LeadNameKey.lead_id.in_(ids)))
 
 
 def insert_name_keys(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -48,6 +48,8 @@ class CandidateLead:
     received_at: datetime
     associate: str | None
     contacted: bool
+    vehicle: str | None = None
+    contacts: tuple[str, ...] = ()  # its email addresses and phone numbers, as a reviewer tells leads apart
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,13 @@ def _candidate(lead: Lead, associate: str | None) -> CandidateLead:
         received_at=lead.received_at,
         associate=associate,
         contacted=lead.contact_at is not None,
+        vehicle=lead.vehicle,
+        contacts=tuple(i.value for i in sorted(lead.identities, key=_shown_first) if i.kind != "loose"),
     )
+
+
+def _shown_first(identity: Any) -> tuple[int, str]:
+    return (0 if identity.kind == "email" else 1, identity.value)
 
 
 def leads_by_external_id(session: Session, external_id: str, source: str | None) -> list[tuple[int, str]]:

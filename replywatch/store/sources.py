@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import literal, null, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
-from replywatch.store.models import Match, Message, Quarantine, SourceCursor, SourceState
+from replywatch.store.models import Lead, Match, Message, Quarantine, SourceCursor, SourceState
 from replywatch.store.sql import CHUNK, chunks, insert_missing, one_of
 
 
@@ -151,11 +151,12 @@ def set_paused(session: Session, source: str, config: str | None) -> None:
 
 def stored_since(session: Session, source: str, since: datetime, limit: int) -> list[Any]:
     """The first `limit` messages a source stored since `since`: position, external id, kind, and the
-    lead and status of their match (for the daemon's item log)."""
+    lead (its id as exported, as people know it) and status of their match (for the daemon's item log)."""
     return list(
         session.execute(
-            select(Message.position, Message.external_id, Message.kind, Match.lead_id, Match.status)
+            select(Message.position, Message.external_id, Message.kind, Lead.external_id, Match.status)
             .outerjoin(Match, Match.message_id == Message.id)
+            .outerjoin(Lead, Lead.id == Match.lead_id)
             .where(Message.source == source, Message.ingested_at >= since)
             .order_by(Message.id)
             .limit(limit)

@@ -7,12 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from clirun import clean_env, replywatch
 from clirun import cli as run_cli
-from clirun import replywatch
 from mailbuild import DANA, Maildir, at, lead_mail, mail
 
 from replywatch.reports.export import COLUMNS
@@ -102,6 +105,26 @@ def test_init_writes_a_config_and_rules_that_validate(tmp_path: Path) -> None:
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
+def test_init_prints_commands_that_run_when_replywatch_is_not_on_path(tmp_path: Path) -> None:
+    # Given replywatch as `make` installs it: in .venv/bin, which is not on PATH
+    program = Path(sys.executable).parent / "replywatch"
+    path = [p for p in os.environ["PATH"].split(os.pathsep) if p != str(program.parent)]
+    env = clean_env({"PATH": os.pathsep.join(path)})
+    # When a dealer runs init by its path
+    done = subprocess.run(
+        [str(program), "init", "site"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    # Then each command it suggests runs as printed
+    assert done.returncode == 0, done.stderr
+    suggested = [line.strip() for line in done.stdout.splitlines() if line.startswith("  ")]
+    assert suggested[0] == f"{program} status --config site/replywatch.toml"
+    status = subprocess.run(shlex.split(suggested[0]), cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert status.returncode == 0, status.stderr
+    # And polling before a source is uncommented says what to do
+    polled = subprocess.run(shlex.split(suggested[1]), cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert polled.returncode == 1 and "uncomment one of its [[sources]] examples" in polled.stderr
+
+
 def test_rules_check_names_file_and_line(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
@@ -129,6 +152,12 @@ def test_poll_export_and_import_through_the_cli(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert exported.stdout.splitlines()[0] == ",".join(COLUMNS)
     assert (rows[0]["lead_id"], rows[0]["contacted"], rows[0]["time_to_contact_s"]) == ("L1", "Y", "3600")
+    # And the contract's UTC columns come first, then the same times in the store's zone, with its offset
+    assert list(rows[0])[:13] == list(COLUMNS)[:13] and rows[0]["received_at"] == "2026-11-02T15:00:00Z"
+    assert (rows[0]["received_at_local"], rows[0]["contact_at_local"]) == (
+        "2026-11-02T09:00:00-06:00",
+        "2026-11-02T10:00:00-06:00",
+    )
     assert json.loads(as_json.stdout)[0]["time_to_contact_s"] == 3600
     # And a leads CSV with a bad row is refused whole, naming line and column
     (tmp_path / "leads.csv").write_text(

@@ -244,7 +244,7 @@ def test_two_daemons_on_postgresql_share_the_sources_and_store_each_message_once
     assert _count(pg_db_url, "SELECT count(*) FROM quarantine") == 0
     assert _count(pg_db_url, "SELECT count(*) FROM leads WHERE contact_at IS NOT NULL") == sources * waves
     for daemon in (first, second):
-        assert "new items" in daemon.log(), f"{daemon.log_path.name} did no work:\n{daemon.log()}"
+        assert "new item" in daemon.log(), f"{daemon.log_path.name} did no work:\n{daemon.log()}"
 
 
 def test_two_daemons_started_together_on_a_fresh_database_equal_a_clean_run_without_the_sweep(

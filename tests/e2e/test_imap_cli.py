@@ -100,6 +100,6 @@ def test_backfill_since_a_day_shows_rate_and_eta(inbox: tuple[Path, str], tmp_pa
 
 def new_items(output: str) -> int:
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output)
-    found = re.search(r"lead-inbox: (\d+) new items", plain)
+    found = re.search(r"lead-inbox: (\d+) new items?", plain)
     assert found, output
     return int(found[1])

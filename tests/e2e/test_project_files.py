@@ -11,15 +11,18 @@ import shlex
 import shutil
 import subprocess
 import sys
+import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from pydantic import BaseModel
 from typer.main import get_command
 
 from replywatch.cli.app import app
-from replywatch.config import ImapSourceConfig, load_settings
+from replywatch.config import ImapSourceConfig, Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 DEV = REPO / "deploy" / "dev"
@@ -243,6 +246,55 @@ def test_every_command_is_in_the_readme() -> None:
     assert missing == []
 
 
+def test_every_option_is_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text()
+    missing = [
+        f"{' '.join(path)} {opt}"
+        for path, cmd in _leaf_commands(get_command(app), [])
+        for param in cmd.params
+        for opt in param.opts
+        if opt.startswith("--") and opt != "--help" and opt not in readme
+    ]
+    assert missing == []
+
+
+def _leaf_commands(cmd: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
+    subs = getattr(cmd, "commands", None)
+    if not subs:
+        yield path, cmd
+    for name, sub in (subs or {}).items():
+        yield from _leaf_commands(sub, [*path, name])
+
+
+def test_every_config_key_is_in_the_readme() -> None:
+    """Each key of every table, as a TOML line (`key = …`, commented or not) or named in backticks."""
+    readme = (REPO / "README.md").read_text()
+    missing = [
+        key
+        for key in sorted(_config_keys(Settings))
+        if not re.search(rf"(?m)^#?\s*{key}\s*=|`{key}\b|\[{key}\]|\.{key}\]", readme)
+    ]
+    assert missing == []
+
+
+def _config_keys(model: type[BaseModel], seen: set[type] | None = None) -> set[str]:
+    seen = seen if seen is not None else set()
+    keys = set(model.model_fields)
+    for field in model.model_fields.values():
+        for nested in _models(field.annotation):
+            if nested not in seen:
+                seen.add(nested)
+                keys |= _config_keys(nested, seen)
+    return keys
+
+
+def _models(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for arg in typing.get_args(annotation):
+        yield from _models(arg)
+
+
 def test_readme_quick_start_is_two_commands() -> None:
     readme = (REPO / "README.md").read_text()
     block = readme.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
@@ -255,4 +307,32 @@ def test_starter_config_is_valid(tmp_path: Path) -> None:
     (tmp_path / "replywatch.toml").write_text(STARTER_CONFIG)
     settings = load_settings(tmp_path / "replywatch.toml", environ={})
     assert settings.stores[0].opening_hours()[6] is None  # Sunday closed
-    assert [s.type for s in settings.sources] == ["maildir", "sms-csv"]
+    assert settings.sources == []  # every source is an example to uncomment
+
+
+def _commented_sources(text: str) -> list[str]:
+    """Each commented [[sources]] block of the starter, uncommented."""
+    blocks = text.split("# [[sources]]\n")[1:]
+    return [
+        "[[sources]]\n" + "\n".join(line.removeprefix("# ") for line in b.split("\n\n")[0].splitlines())
+        for b in blocks
+    ]
+
+
+def test_each_commented_source_of_the_starter_is_a_valid_setup(tmp_path: Path) -> None:
+    from replywatch.cli.starter import STARTER_CONFIG
+
+    blocks = _commented_sources(STARTER_CONFIG)
+    assert len(blocks) == 5
+    kinds = []
+    for block in blocks:
+        (tmp_path / "replywatch.toml").write_text(STARTER_CONFIG + "\n" + block + "\n")
+        [source] = load_settings(tmp_path / "replywatch.toml", environ={}).sources
+        kinds.append((source.type, getattr(source, "host", None), getattr(source, "auth", None)))
+    assert kinds == [
+        ("imap", "imap.example.com", "password"),
+        ("imap", "outlook.office365.com", "xoauth2"),
+        ("imap", "imap.gmail.com", "xoauth2"),
+        ("twilio", None, None),
+        ("sms-csv", None, None),
+    ]

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from clirun import replywatch
-from mailbuild import DANA, DANA_PHONE, Maildir, at, lead_mail, mail
+from mailbuild import DANA, DANA_PHONE, Maildir, at, mail, two_john_smiths
 
 STORE = "Main Street Honda"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -45,12 +45,7 @@ path = "mail"
         encoding="utf-8",
     )
     box = Maildir(root / "mail")
-    box.add(lead_mail("S1", "John", "Smith", "jsmith@mail.example", None, at(2, 15)), at(2, 15))
-    box.add(lead_mail("S2", "John", "Smith", "john.smith77@example.net", None, at(3, 15)), at(3, 15))
-    box.add(mail(DANA, "jsmith@mail.example", "CR-V", "Hi John", at(2, 16), "<t1@msh>"), at(2, 16), "Sent")
-    box.add(
-        mail(DANA, "john.smith77@example.net", "CR-V", "Hi John", at(3, 16), "<t2@msh>"), at(3, 16), "Sent"
-    )
+    two_john_smiths(box)
     box.add(mail("John Smith <john@plumbing.example>", DANA, "hi", "Call me", at(4, 15), "<r1@x>"), at(4, 15))
     box.add(mail("John Smith <js@bigco.example>", DANA, "hello", "Any news?", at(5, 15), "<r2@x>"), at(5, 15))
     assert cli("poll", "--once", cwd=root).returncode == 0
@@ -104,13 +99,23 @@ def test_the_interactive_queue_decides_one_item_per_keystroke(tmp_path: Path) ->
     first = term.wait_for("(1 of 2)", "[Enter] accept top")
     assert "review item" in first
     assert "john@plumbing.example" in first and "Call me" in first
-    assert re.search(r"1 │ S2 .*same name", first) and re.search(r"2 │ S1 .*same name", first)
+    # each candidate with what tells them apart: associate, vehicle, address
+    assert re.search(r" 1  S2  John Smith  score", first) and re.search(r" 2  S1  John Smith  score", first)
+    assert (
+        re.search(r"Dana Lee · 2025 Honda CR-V\S* · john\.smith77@example\.net", first)
+        and "same name" in first
+    )
     # And "2" accepts the second lead: the next mail is shown at once
     term.press("2")
     second = term.wait_for("→ lead S1", "(2 of 2)", "js@bigco.example")
     assert second.index("→ lead S1") < second.index("(2 of 2)") < second.index("js@bigco.example")
-    # And "r" rejects that one, which ends the queue
+    # And "r" asks first; any key but "y" keeps it, "y" rejects it, which ends the queue
     term.press("r")
+    term.wait_for("Reject message")
+    term.press("n")
+    term.wait_for("not rejected")
+    term.press("r")
+    term.press("y")
     term.wait_for("accepted 1, rejected 1, skipped 0; 0 left in the queue")
     assert term.close() == 0
     # Then the first lead shows contacted, nothing waits, and the queue is empty for good

@@ -14,7 +14,7 @@ from wiring import pipeline as wired_pipeline
 
 from replywatch.digest.build import build_digest
 from replywatch.digest.scope import scope_named, scopes
-from replywatch.ingest.leads import import_leads
+from replywatch.ingest.lead_import import import_leads
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.parse.leads_csv import parse_leads_csv
 from replywatch.reports.export import contact_rows

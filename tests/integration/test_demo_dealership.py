@@ -10,9 +10,10 @@ from wiring import pipeline as wired_pipeline
 
 from replywatch.config import load_settings
 from replywatch.demo import write_sample_dealership
+from replywatch.domain.vocabulary import MatchStatus
 from replywatch.sources.factory import build_source
 from replywatch.store.db import open_database
-from replywatch.store.models import Lead, Quarantine
+from replywatch.store.models import Lead, Match, Message, Quarantine
 
 
 def test_contacts_found_equal_the_generators_ground_truth(tmp_path: Path, db_url: str) -> None:
@@ -31,5 +32,14 @@ def test_contacts_found_equal_the_generators_ground_truth(tmp_path: Path, db_url
         assert session.scalar(select(func.count()).select_from(Quarantine)) == 0
         contacted = session.scalar(select(func.count()).where(Lead.contact_at.is_not(None)))
         opted_out = session.scalar(select(func.count()).where(Lead.opted_out_at.is_not(None)))
+        review = session.scalar(select(func.count()).where(Match.status == MatchStatus.REVIEW))
+        unplaced = session.scalars(
+            select(Message.sender)
+            .join(Match, Match.message_id == Message.id)
+            .where(Match.status == MatchStatus.UNMATCHED, Message.kind == "human")
+        ).all()
     assert contacted == sample.expected_contacted
     assert opted_out == 3
+    # And the review queue has the three notes written from work, and one shopper's mail no lead explains
+    assert review == 3
+    assert "pq.garage@example.net" in unplaced

@@ -235,3 +235,17 @@ def test_a_digest_due_before_anything_was_stored_goes_out_with_zeros(db_url: str
         outcomes = send_due_digests(sessions, settings, SEND_AT)
         # Then it is sent, not failed
         assert {o.status for o in outcomes} == {"sent"} and len(server.received) == len(outcomes)
+
+
+def test_starttls_against_a_server_without_it_says_the_fix() -> None:
+    # Given a plain-text SMTP server that offers no STARTTLS, and a config that asks for it
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = USER, "gm@honda.example", "digest"
+    message.set_content("figures")
+    with smtp_server("plain") as (_, port):
+        cfg = SmtpConfig(host="127.0.0.1", port=port, starttls=True, sender=USER)
+        # When the digest is sent, Then the error says what to change, on one line
+        with pytest.raises(ReplywatchError) as refused:
+            send_mail(cfg, message)
+    said = str(refused.value)
+    assert "STARTTLS extension not supported" in said and "starttls = false" in said and "\n" not in said

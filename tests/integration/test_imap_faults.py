@@ -17,7 +17,7 @@ from replywatch.ingest.pipeline import Pipeline
 from replywatch.reports.status import source_health
 from replywatch.sources.base import RawItem, Source
 from replywatch.sources.imap import ImapSource
-from replywatch.sources.imap_connect import Backoff
+from replywatch.sources.imap_connect import Backoff, Connection
 from replywatch.store.db import open_database
 from replywatch.store.models import Message
 
@@ -116,3 +116,38 @@ def test_a_refused_password_is_a_permanent_failure_with_the_reason(account: Acco
     # Then status names the account and the server's answer
     error = health(cfg)["last_error"]
     assert account.user in error and "login refused" in error and "AUTHENTICATIONFAILED" in error
+
+
+def test_a_refused_login_says_which_secret_to_check_without_a_bytes_repr(account: Account) -> None:
+    # Given a password file with the wrong password in it
+    wrong = account.server.root / f"{account.user}.wrong"
+    wrong.write_text("not-the-password")
+    cfg = ImapSourceConfig.model_validate(account.source(password_file=str(wrong)))
+    # When the source connects
+    with pytest.raises(PermanentSourceError) as refused:
+        Connection(cfg, FAST).call(lambda c: c.capabilities())
+    # Then the server's words read as text, and the error names the file to fix (never its content)
+    said = str(refused.value)
+    assert "[AUTHENTICATIONFAILED]" in said and "b'" not in said and 'b"' not in said
+    assert str(wrong) in said and "not-the-password" not in said
+
+
+def test_tls_against_a_plain_text_port_fails_at_once_and_suggests_starttls(account: Account) -> None:
+    # Given `tls = true` pointed at Dovecot's plain-text port, with reconnects that would take minutes
+    patient = Backoff(attempts=6, first=30, most=30)
+    cfg = ImapSourceConfig.model_validate(account.source(tls=True, insecure=True))
+    # When the source connects, Then it fails at once (no reconnect wait) as a configuration error
+    with pytest.raises(PermanentSourceError) as refused:
+        Connection(cfg, patient).call(lambda c: c.capabilities())
+    said = str(refused.value)
+    assert "starttls = true" in said and "993" in said and str(account.server.port) in said
+
+
+def test_a_host_that_does_not_resolve_is_a_configuration_error() -> None:
+    # Given a host name that no DNS knows (.invalid is reserved for that)
+    cfg = ImapSourceConfig.model_validate(
+        {"name": "inbox", "type": "imap", "host": "imap.dealer.invalid", "username": "u", "password_env": "X"}
+    )
+    # When the source connects, Then it fails at once, naming the host key
+    with pytest.raises(PermanentSourceError, match=r"imap\.dealer\.invalid: no such host .*check the host"):
+        Connection(cfg, Backoff(attempts=6, first=30, most=30)).call(lambda c: c.capabilities())

@@ -249,7 +249,7 @@ def test_a_late_lead_import_rematches_earlier_messages(tmp_path: Path, db_url: s
     pipeline = run(cfg)
     assert export(pipeline) == []
     # When the lead arrives late by CSV import (naive time = store-local)
-    from replywatch.ingest.leads import import_leads
+    from replywatch.ingest.lead_import import import_leads
     from replywatch.parse.leads_csv import parse_leads_csv
 
     records = parse_leads_csv(
@@ -258,7 +258,7 @@ def test_a_late_lead_import_rematches_earlier_messages(tmp_path: Path, db_url: s
     )
     with pipeline.sessions() as session, session.begin():
         imported = import_leads(session, pipeline.directory, cfg, records, at(30, 12), pipeline.rules.policy)
-        assert imported == (1, 0)
+        assert (imported.new, imported.updated, imported.unchanged) == (1, 0, 0)
     # Then the earlier texts are matched to it and it shows contacted
     row = export(pipeline)[0]
     assert (row["lead_id"], row["received_at"], row["contacted"]) == ("C9", "2026-11-05T15:00:00Z", "Y")

@@ -126,7 +126,7 @@ def test_a_text_in_the_api_and_in_a_console_export_is_stored_once(
     assert polled.returncode == 0, polled.stderr
     # Then the API source stores only the text the export did not hold, and says why it skipped one
     assert "history: 2 new items" in polled.stdout, polled.stdout
-    assert "texts: 1 new items, 0 new leads, 1 already stored from another source" in polled.stdout
+    assert "texts: 1 new item, 0 new leads, 1 already stored from another source" in polled.stdout
     # And each of the three texts is stored once, and the lead's first touch is the older one
     _, sessions = open_database(db_url)
     with sessions() as session:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mailbuild import settings
+import pytest
+from mailbuild import DANA, Maildir, at, lead_mail, mail, settings
 from sqlalchemy import select
 from wiring import pipeline as wired_pipeline
 
@@ -74,3 +76,31 @@ def test_a_surprise_is_recorded_the_lease_given_back_and_the_poll_retried(
         worker.join(10)
     done = state()
     assert done is not None and done.consecutive_failures == 0 and done.last_error is None
+
+
+def test_the_item_log_names_leads_by_their_lead_id_and_counts_read_right(
+    tmp_path: Path, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a Maildir with one lead notice (lead id AT-77) and the customer's reply to our follow-up
+    box = Maildir(tmp_path / "mail")
+    box.add(lead_mail("AT-77", "Ana", "Diaz", "ana@example.com", None, at(2, 15)), at(2, 15))
+    box.add(mail("ana@example.com", DANA, "Re: Hi", "yes", at(2, 16), "<r1@x>"), at(2, 16))
+    cfg = settings(tmp_path, db_url, inbox="maildir:mail")
+    _, sessions = open_database(db_url)
+    shared = Shared(
+        sessions, wired_pipeline(sessions, cfg), Leases(sessions, "daemon-a", 30), threading.Event()
+    )
+    worker = SourceWorker(cfg.sources[0], shared, interval=300)
+    # When the daemon's worker polls it once
+    caplog.set_level(logging.INFO, logger="replywatch")
+    worker.start()
+    try:
+        until(lambda: any("new lead" in r.getMessage() for r in caplog.records))
+    finally:
+        shared.stop.set()
+        worker.join(10)
+    # Then the reply's line names the lead as people know it (AT-77), not its row number
+    leads = [getattr(r, "lead", None) for r in caplog.records if r.getMessage().startswith("stored")]
+    assert "AT-77" in leads and not any(isinstance(lead, int) for lead in leads)
+    # And the summary's counts read as English: one lead, two items
+    assert any(r.getMessage() == "2 new items, 1 new lead, 0 quarantined" for r in caplog.records)

@@ -108,9 +108,10 @@ def test_header_without_a_required_column_is_refused_on_line_1(missing: str) -> 
     with pytest.raises(LeadFileError) as raised:
         parse_leads_csv(csv_text(header=header), path="leads.csv")
     assert (raised.value.line, raised.value.column) == (1, missing)
-    assert (
-        str(raised.value)
-        == f"leads.csv:1 column {missing!r}: the header lacks the required column {missing!r}"
+    found = header.replace(",", ", ")
+    assert str(raised.value) == (
+        f"leads.csv:1 column {missing!r}: the header lacks the required column {missing!r}"
+        f" (headers found: {found})"
     )
 
 
@@ -126,7 +127,9 @@ def test_empty_lead_id_names_line_and_column() -> None:
     assert str(raised.value) == "march.csv:3 column 'lead_id': lead_id is empty"
 
 
-@pytest.mark.parametrize("written", ["03/04/2024 10:15", "yesterday", "2024-13-01T00:00:00", ""])
+@pytest.mark.parametrize(
+    "written", ["13/30/2024 10:15", "yesterday", "2024-13-01T00:00:00", "", "9999-12-31T23:59:59", "2/3/1900"]
+)
 def test_unparseable_received_at_names_line_and_column(written: str) -> None:
     text = csv_text(
         "L-1,2024-03-04T10:15:00,,,,,web,,", "L-2,2024-03-04T10:16:00,,,,,web,,", f"L-3,{written},,,,,web,,"
@@ -201,3 +204,49 @@ def test_read_leads_file_errors_name_the_file(tmp_path: Path) -> None:
 def test_read_leads_file_that_does_not_exist(tmp_path: Path) -> None:
     with pytest.raises(ParseError, match="cannot read leads file"):
         read_leads_file(tmp_path / "missing.csv")
+
+
+def test_an_excel_shaped_file_is_read_semicolons_people_headers_and_us_dates() -> None:
+    # Given what Excel saves where the decimal mark is a comma: `;`, headers for people, US dates
+    text = (
+        "Lead ID;Received;First Name;Last Name;E-mail;Phone Number;Lead Source;Salesperson;Dealership\r\n"
+        "L-1;11/30/2026 2:05 PM;Maria;Gonzalez;maria@example.com;(512) 555-0142;AutoTrader;Dana;Main\r\n"
+        "L-2;12/1/26 12:10 AM;;;;;Cars.com;;\r\n"
+    )
+    # When parsed
+    first, second = parse_leads_csv(text)
+    # Then every column is found and the dates read month first
+    assert (first.external_id, first.first_name, first.emails, first.phones) == (
+        "L-1",
+        "Maria",
+        ("maria@example.com",),
+        ("(512) 555-0142",),
+    )
+    assert (first.source, first.associate, first.store) == ("AutoTrader", "Dana", "Main")
+    assert first.received_at == datetime(2026, 11, 30, 14, 5)
+    assert second.received_at == datetime(2026, 12, 1, 0, 10)
+
+
+def test_slashed_dates_follow_the_region_of_the_rows_store() -> None:
+    # Given a US store and a UK store in one file
+    text = csv_text("A,03/04/2026 10:15,,,,,web,,Austin", "B,03/04/2026 10:15,,,,,web,,Leeds")
+    # When parsed with each store's order
+    us, uk = parse_leads_csv(text, month_first=lambda store: store == "Austin")
+    # Then the US row is March 4th and the UK row 3 April
+    assert (us.received_at, uk.received_at) == (datetime(2026, 3, 4, 10, 15), datetime(2026, 4, 3, 10, 15))
+
+
+def test_a_nul_byte_names_its_line_and_shows_no_data() -> None:
+    text = csv_text(
+        "L-1,2024-03-04T10:15:00,Maria,Gonzalez,maria@example.com,,web,,", "L-2,2024-03-04,Jo\x00e,,,,web,,"
+    )
+    with pytest.raises(LeadFileError) as raised:
+        parse_leads_csv(text, path="leads.csv")
+    said = str(raised.value)
+    assert said.startswith("leads.csv:3: holds a NUL byte") and "Maria" not in said and "Jo" not in said
+
+
+def test_a_utf16_file_from_excel_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes(csv_text("L-1,2024-03-04T10:15:00,José,,,,web,,").encode("utf-16"))
+    assert [lead.first_name for lead in read_leads_file(path)] == ["José"]
