@@ -152,24 +152,103 @@ def chosen_lead(session: Session, lead_id: int) -> ChosenLead | None:
     return ChosenLead(lead.id, lead.external_id, lead.full_name, lead.store_id)
 
 
-def save_decision(session: Session, match_id: int, decision: Decision, store_id: int | None = None) -> None:
-    """Audit the decision and apply it to the match; a message with no store takes `store_id`."""
-    session.add(
-        ReviewDecision(
-            message_id=decision.message_id,
-            action=decision.action,
-            lead_id=decision.lead_id,
-            previous_status=decision.previous_status,
-            previous_lead_id=decision.previous_lead_id,
-            decided_by=decision.decided_by,
-            decided_at=decision.decided_at,
-        )
+def save_decision(session: Session, match_id: int, decision: Decision, store_id: int | None = None) -> int:
+    """Audit the decision and apply it to the match; a message with no store takes `store_id`. Returns
+    the decision's id."""
+    row = ReviewDecision(
+        message_id=decision.message_id,
+        action=decision.action,
+        lead_id=decision.lead_id,
+        previous_status=decision.previous_status,
+        previous_lead_id=decision.previous_lead_id,
+        decided_by=decision.decided_by,
+        decided_at=decision.decided_at,
+        learned=[],
     )
+    session.add(row)
     _apply(session.get_one(Match, match_id), decision)
     if store_id is not None:
         message = session.get_one(Message, decision.message_id)
         if message.store_id is None:
             message.store_id = store_id
+    session.flush()
+    return row.id
+
+
+@dataclass(frozen=True)
+class StandingDecision:
+    """A person's decision on a message that nobody has undone; the latest one is in force."""
+
+    id: int
+    action: str
+    lead_id: int | None
+    learned: list[tuple[str, str]]
+    previous_status: str
+    previous_lead_id: int | None
+
+
+def standing_decisions(session: Session, message_id: int) -> list[StandingDecision]:
+    """The message's decisions not undone, oldest first."""
+    stmt = (
+        select(ReviewDecision)
+        .where(ReviewDecision.message_id == message_id, ReviewDecision.undone_at.is_(None))
+        .order_by(ReviewDecision.decided_at, ReviewDecision.id)
+    )
+    return [
+        StandingDecision(
+            d.id,
+            d.action,
+            d.lead_id,
+            [(str(k), str(v)) for k, v in d.learned or []],
+            d.previous_status,
+            d.previous_lead_id,
+        )
+        for d in session.scalars(stmt)
+    ]
+
+
+def record_learned(session: Session, decision_id: int, learned: list[tuple[str, str]]) -> None:
+    session.get_one(ReviewDecision, decision_id).learned = [list(x) for x in learned]
+    session.flush()
+
+
+def mark_undone(session: Session, decision_id: int, by: str, at: datetime) -> None:
+    row = session.get_one(ReviewDecision, decision_id)
+    row.undone_at, row.undone_by = at, by
+    session.flush()
+
+
+def restore_match(session: Session, match_id: int, status: str, lead_id: int | None, decided_by: str) -> None:
+    """Put a match back as an earlier decision left it (`decided_by` "auto" lets matching decide again)."""
+    match = session.get_one(Match, match_id)
+    match.status, match.lead_id, match.decided_by = status, lead_id, decided_by
+    session.flush()
+
+
+def sender_keys_taught(session: Session, lead_id: int, except_message_id: int) -> set[str]:
+    """Sender addresses and numbers of the lead's other messages that a person linked to it: what the
+    lead would still learn from them."""
+    stmt = (
+        select(MessageKey.value)
+        .join(Match, Match.message_id == MessageKey.message_id)
+        .where(
+            Match.lead_id == lead_id,
+            Match.decided_by == DECIDED_BY_REVIEW,
+            Match.status == MatchStatus.MATCHED,
+            Match.message_id != except_message_id,
+            MessageKey.role.in_(("from", "reply_to")),
+        )
+    )
+    return set(session.scalars(stmt))
+
+
+def remove_lead_identities(session: Session, lead_id: int, identities: Iterable[tuple[str, str]]) -> None:
+    for kind, value in identities:
+        stmt = select(LeadIdentity).where(
+            LeadIdentity.lead_id == lead_id, LeadIdentity.kind == kind, LeadIdentity.value == value
+        )
+        for row in session.scalars(stmt):
+            session.delete(row)
     session.flush()
 
 
