@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from replywatch.cli import classify, data, digest, funnel, polling, purge, review, setup
+from replywatch.cli import classify, data, digest, funnel, lead_story, messages, polling, purge, review, setup
 from replywatch.cli.context import Runtime, err_console
 from replywatch.errors import ReplywatchError
 
@@ -44,6 +44,8 @@ funnel.register(app)
 review.register(app)
 classify.register(app)
 purge.register(app)
+messages.register(app)
+lead_story.register(data.leads_app)
 
 
 def main() -> None:

@@ -185,7 +185,8 @@ def _print_status(report: dict[str, object]) -> None:
     console.print(table)
     console.print(
         f"leads: {report['leads']}, contacted: {report['contacted']}, "
-        f"review backlog: {report['review_backlog']}, quarantined: {report['quarantined']}"
+        f"review backlog: {report['review_backlog']}, quarantined: {report['quarantined']}, "
+        f"replies matching no lead: {report['unmatched_replies']} (replywatch messages list --unmatched)"
     )
     for q in report["recent_quarantine"]:  # type: ignore[attr-defined]
         console.print(f"  quarantined {q['at']} {q['position']}: {q['error']}", highlight=False)

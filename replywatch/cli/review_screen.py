@@ -11,7 +11,10 @@ from replywatch.clock import iso_z
 from replywatch.review.queue import ReviewItem
 
 TEXT_LINES = 8
-KEYS = "[Enter] accept top · [1-9] accept that lead · [r] reject (not a lead reply) · [s] skip · [q] quit"
+KEYS = (
+    "[Enter] accept top · [1-9] accept that lead · [l] place on another lead (type its id) · "
+    "[r] reject (not a lead reply) · [u] undo the last · [s] skip · [q] quit"
+)
 REASON_WORDS = {
     "thread": "answers our message",
     "reply_to_email": "Reply-To address",

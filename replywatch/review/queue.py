@@ -40,6 +40,12 @@ class ReviewItem:
     text: str
     candidates: list[CandidateView]
 
+    @property
+    def tie(self) -> bool:
+        """The two best candidates score the same as shown: a person must say which (never Enter)."""
+        top = self.candidates[:2]
+        return len(top) == 2 and round(top[0].score, 2) == round(top[1].score, 2)
+
     def to_json(self) -> dict[str, Any]:
         message = {
             "channel": self.channel,
