@@ -37,6 +37,14 @@ REASON_WORDS = {
     "store": "its store",
     "vehicle": "names its car",
     "review": "chosen by a person",
+    # Of one shopper's several open leads, what picked this one (match.score._answered).
+    "chosen_by:thread": "of the shopper's leads: the one the thread answers",
+    "chosen_by:associate": "of the shopper's leads: the one whose associate was written to",
+    "chosen_by:store": "of the shopper's leads: the one of the store written to",
+    "chosen_by:vehicle": "of the shopper's leads: the one whose car it names",
+    "chosen_by:touched": "of the shopper's leads: the one we wrote to",
+    "chosen_by:latest": "of the shopper's leads: the latest",
+    "decided by a person": "decided by a person",
 }
 
 
@@ -70,7 +78,7 @@ def candidates_table(item: ReviewItem) -> Table:
             c.source,
             iso_z(c.received_at)[:16].replace("T", " "),
             f"{c.score:.2f}",
-            describe(c.reasons),
+            describe(c.reasons + ([f"chosen_by:{c.chosen_by}"] if c.chosen_by else [])),
         )
     if not item.candidates:
         table.add_row("", "(no candidate lead)", "", "", "", "", "")

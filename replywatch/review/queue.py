@@ -24,6 +24,7 @@ class CandidateView:
     contacted: bool
     score: float
     reasons: list[str]
+    chosen_by: str | None = None  # of one shopper's several leads, what picked this one
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class ReviewItem:
                     "received_at": iso_z(c.received_at),
                     "score": c.score,
                     "reasons": c.reasons,
+                    "chosen_by": c.chosen_by,
                 }
                 for c in self.candidates
             ],
@@ -125,6 +127,7 @@ def _view(lead: reviews.CandidateLead, entry: dict[str, Any]) -> CandidateView:
         contacted=lead.contacted,
         score=float(entry.get("score") or 0.0),
         reasons=[str(r) for r in entry.get("reasons") or []],
+        chosen_by=str(entry["chosen_by"]) if entry.get("chosen_by") else None,
     )
 
 
