@@ -16,7 +16,7 @@ from replywatch.errors import ReplywatchError
 from replywatch.ingest.directory import Directory
 from replywatch.ingest.leads import refresh_contacts
 from replywatch.match.link import Matching, rematch
-from replywatch.review.learning import learn, redecide, shown, unlearn, values_of
+from replywatch.review.learning import give_back, learn, redecide, shown, take_from_link, unlearn, values_of
 from replywatch.review.queue import ReviewItem, load_item, queue_ids
 from replywatch.store import Session, reviews
 from replywatch.store.reviews import ChosenLead, QueuedMessage, StandingDecision
@@ -60,10 +60,10 @@ class Reviewer:
         reasons = item.reasons
         if not any(c.get("lead_id") == lead.id for c in reasons):
             reasons = [*reasons, {"lead_id": lead.id, "score": 1.0, "reasons": ["review"]}]
-        unlearned = self._overturn(item)
+        unlearned, taken = self._overturn(item, lead.id)
         decision_id = self._save(item, "accept", MatchStatus.MATCHED, lead.id, reasons, lead.store_id)
         learned = learn(self.session, self.directory, item, lead.id)
-        reviews.record_learned(self.session, decision_id, learned)
+        reviews.record_learned(self.session, decision_id, learned, taken)
         self._settle(item, {lead.id}, values_of(learned + unlearned))
         return Decided(message_id, "accept", lead, shown(learned), shown(unlearned), MatchStatus.MATCHED)
 
@@ -77,8 +77,9 @@ class Reviewer:
     def reject(self, message_id: int) -> Decided:
         """Not a reply to any lead: it stays stored, counts for no lead, and is never matched again."""
         item = self._decidable(message_id)
-        unlearned = self._overturn(item)
-        self._save(item, "reject", MatchStatus.REJECTED, None, item.reasons)
+        unlearned, taken = self._overturn(item, None)
+        decision_id = self._save(item, "reject", MatchStatus.REJECTED, None, item.reasons)
+        reviews.record_learned(self.session, decision_id, [], taken)
         self._settle(item, set(), values_of(unlearned))
         return Decided(message_id, "reject", None, [], shown(unlearned), MatchStatus.REJECTED)
 
@@ -91,6 +92,7 @@ class Reviewer:
             raise ReplywatchError(f"message {message_id} has no review decision to undo")
         last = standing[-1]
         unlearned = unlearn(self.session, item, last)
+        learned_back = give_back(self.session, reviews.taken_by(self.session, last.id))
         reviews.mark_undone(self.session, last.id, self.who, self.now)
         if len(standing) > 1:
             learned, affected = self._restore(item, standing[-2])
@@ -99,7 +101,7 @@ class Reviewer:
                 self.session, item.match_id, last.previous_status, last.previous_lead_id, "auto"
             )
             learned, affected = [], rematch(self.session, [message_id], self.matching)
-        self._settle(item, affected, values_of(learned + unlearned))
+        self._settle(item, affected, values_of(learned + learned_back + unlearned))
         after = reviews.queued_message(self.session, message_id)
         assert after is not None  # the message was there a moment ago, in this transaction
         lead = reviews.chosen_lead(self.session, after.lead_id) if after.lead_id is not None else None
@@ -115,10 +117,17 @@ class Reviewer:
         reviews.record_learned(self.session, back.id, learned)
         return learned, {back.lead_id}
 
-    def _overturn(self, item: QueuedMessage) -> list[tuple[str, str]]:
-        """What the decision in force taught its lead is taken back before a new one is made."""
+    def _overturn(
+        self, item: QueuedMessage, lead_id: int | None
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str, int]]]:
+        """Before a new decision: what the decision in force taught its lead is taken back; an automatic
+        link to another lead loses what people taught that lead about this sender. Returns what went:
+        (kind, value) unlearned, and (kind, value, lead) taken from the overturned link."""
         standing = reviews.standing_decisions(self.session, item.id)
-        return unlearn(self.session, item, standing[-1]) if standing else []
+        if standing:
+            return unlearn(self.session, item, standing[-1]), []
+        taken = take_from_link(self.session, item, lead_id)
+        return [(k, v) for k, v, _ in taken], taken
 
     def _settle(self, item: QueuedMessage, leads: set[int], changed: list[str]) -> None:
         """Messages depending on what changed are decided again; contact is recomputed for every lead

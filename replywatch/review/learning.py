@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from replywatch.domain.normalize import loose_email
-from replywatch.domain.vocabulary import Direction, Kind
+from replywatch.domain.vocabulary import Direction, Kind, MatchStatus
 from replywatch.ingest.directory import Directory
 from replywatch.match.link import Matching, rematch, rematch_for_leads
 from replywatch.store import Session, repo, reviews
@@ -44,6 +44,26 @@ def unlearn(session: Session, item: QueuedMessage, decision: StandingDecision) -
     gone = [x for x in decision.learned if x not in still]
     reviews.remove_lead_identities(session, decision.lead_id, gone)
     return gone
+
+
+def take_from_link(session: Session, item: QueuedMessage, lead_id: int | None) -> list[tuple[str, str, int]]:
+    """A person overturns an automatic link: what people's decisions taught its lead about this sender
+    goes (the mail followed it there), as (kind, value, lead)."""
+    if item.status != MatchStatus.MATCHED or item.lead_id is None or item.lead_id == lead_id:
+        return []
+    senders = _identities(reviews.message_keys(session, item.id, SENDER_ROLES))
+    return [
+        (kind, value, item.lead_id) for kind, value in reviews.take_learned(session, item.lead_id, senders)
+    ]
+
+
+def give_back(session: Session, taken: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
+    """Undoing the decision that took them: the identities return to their leads."""
+    for lead_id in {lead for _, _, lead in taken}:
+        known = reviews.lead_identities(session, lead_id)
+        wanted = sorted({(k, v) for k, v, lead in taken if lead == lead_id} - known)
+        reviews.add_lead_identities(session, lead_id, wanted)
+    return [(k, v) for k, v, _ in taken]
 
 
 def redecide(session: Session, item: QueuedMessage, values: list[str], matching: Matching) -> set[int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -199,7 +199,7 @@ def standing_decisions(session: Session, message_id: int) -> list[StandingDecisi
             d.id,
             d.action,
             d.lead_id,
-            [(str(k), str(v)) for k, v in d.learned or []],
+            [(str(x[0]), str(x[1])) for x in d.learned or [] if len(x) == 2],
             d.previous_status,
             d.previous_lead_id,
         )
@@ -207,9 +207,40 @@ def standing_decisions(session: Session, message_id: int) -> list[StandingDecisi
     ]
 
 
-def record_learned(session: Session, decision_id: int, learned: list[tuple[str, str]]) -> None:
-    session.get_one(ReviewDecision, decision_id).learned = [list(x) for x in learned]
+def record_learned(
+    session: Session,
+    decision_id: int,
+    learned: list[tuple[str, str]],
+    taken: Sequence[tuple[str, str, int]] = (),
+) -> None:
+    """What the decision added to its lead, and (kind, value, lead) taken from the lead it overturned."""
+    session.get_one(ReviewDecision, decision_id).learned = [list(x) for x in [*learned, *taken]]
     session.flush()
+
+
+def taken_by(session: Session, decision_id: int) -> list[tuple[str, str, int]]:
+    """The (kind, value, lead) a decision took from the automatic link it overturned."""
+    learned = session.get_one(ReviewDecision, decision_id).learned or []
+    return [(str(x[0]), str(x[1]), int(x[2])) for x in learned if len(x) == 3]
+
+
+def take_learned(session: Session, lead_id: int, identities: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Of these identities, those that people's decisions taught the lead are taken from it (and from
+    those decisions' records); returns them."""
+    stmt = select(ReviewDecision).where(
+        ReviewDecision.lead_id == lead_id,
+        ReviewDecision.undone_at.is_(None),
+        ReviewDecision.learned.is_not(None),
+    )
+    taken: set[tuple[str, str]] = set()
+    for decision in session.scalars(stmt):
+        entries = [x for x in decision.learned or [] if len(x) == 2]
+        hit = {(str(k), str(v)) for k, v in entries} & identities
+        if hit:
+            decision.learned = [x for x in decision.learned or [] if tuple(x) not in hit]
+            taken |= hit
+    remove_lead_identities(session, lead_id, sorted(taken))
+    return sorted(taken)
 
 
 def mark_undone(session: Session, decision_id: int, by: str, at: datetime) -> None:

@@ -147,3 +147,24 @@ def test_an_address_another_accepted_reply_teaches_stays(tmp_path: Path, db_url:
         r.reject(messages["<r1@x>"])
     # Then S2 keeps the address the second reply still teaches
     assert has_work_address(pipeline, "S2")
+
+
+def test_overturning_an_automatic_link_takes_away_what_led_the_mail_there(
+    tmp_path: Path, db_url: str
+) -> None:
+    # Given r2 matched to S1 on its own, following the address a person taught S1 from r1
+    pipeline, cfg, box = wrong_then_more_mail(tmp_path, db_url)
+    leads, messages = ids(pipeline)
+    # When the reviewer corrects that automatic match to S2 (`review accept ID --lead S2`)
+    with reviewer(pipeline, cfg) as r:
+        decided = r.accept(messages["<r2@x>"], leads["S2"])
+    # Then S1 no longer has the address, S2 has it, and the next mail from it goes to S2 on its own
+    assert decided.unlearned == [WORK]
+    assert (has_work_address(pipeline, "S1"), has_work_address(pipeline, "S2")) == (False, True)
+    box.add(mail(f"John Smith <{WORK}>", DANA, "hi", "Saturday then", at(8, 15), "<r3@x>"), at(8, 15))
+    pipeline = run(cfg)
+    assert linked(pipeline, "<r3@x>") == ("S2", "matched", "auto")
+    # And undoing the correction gives S1 its address back
+    with reviewer(pipeline, cfg) as r:
+        r.undo(messages["<r2@x>"])
+    assert has_work_address(pipeline, "S1")
