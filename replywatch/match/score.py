@@ -58,7 +58,8 @@ class Decision:
 def decide(
     candidates: Iterable[Candidate], sent_at: datetime, policy: MatchPolicy, ours: bool = False
 ) -> Decision:
-    """The best candidate decides the status; a rival person within the margin sends it to review.
+    """The best candidate decides the status; a rival person within the margin sends it to review,
+    unless the message names the best one's car and not the rival's.
     Among one person's leads: the one the thread names, else the one written to its associate or store,
     else the one whose car it names, else the latest touched before the message (`chosen_by` says which).
     Our own message (`ours`) never waits for review over a rival: it follows up the latest lead."""
@@ -77,7 +78,8 @@ def _ranked(scored: list[Candidate], sent_at: datetime, policy: MatchPolicy, our
     if top.score < policy.review:
         return Decision(MatchStatus.UNMATCHED, None, top.score, _explain(ranked))
     close = [c for c in ranked if c.strength >= top.strength - policy.margin - 1e-9]
-    if not ours and any(not one_shopper(c, top) for c in close):
+    rivals = [c for c in close if not one_shopper(c, top)]
+    if not ours and rivals and not _set_apart(top, rivals):
         return Decision(MatchStatus.REVIEW, top.lead_id, top.score, _explain(ranked), top.lead)
     family = [c for c in ranked if one_shopper(c, top)]  # outside the margin too: the evidence decides
     chosen, why = _answered(family, sent_at, ours)
@@ -87,6 +89,14 @@ def _ranked(scored: list[Candidate], sent_at: datetime, policy: MatchPolicy, our
     if len(family) > 1:
         explained[0]["chosen_by"] = why  # why this lead of the shopper's several
     return Decision(status, chosen.lead_id, chosen.score, explained, chosen.lead)
+
+
+def _set_apart(top: Candidate, rivals: Sequence[Candidate]) -> bool:
+    """Another person's lead is as likely by name, but the message names the top lead's car (a model or
+    stock number) and no rival's: what a reviewer would decide on. The associate or store written to is
+    not enough between two people: a stranger bearing a lead's name writes to the same associates
+    (on bench/match_eval.py it cost six wrong links for six right ones)."""
+    return "vehicle" in top.reasons and all("vehicle" not in r.reasons for r in rivals)
 
 
 def _alone(top: Candidate, policy: MatchPolicy) -> Decision:

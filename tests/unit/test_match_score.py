@@ -167,3 +167,22 @@ def test_the_reason_shows_in_the_review_screen_words() -> None:
     assert describe(["from_email", "chosen_by:associate"]) == (
         "sender address, of the shopper's leads: the one whose associate was written to"
     )
+
+
+def test_a_namesake_within_the_margin_is_set_apart_only_by_the_car_named() -> None:
+    # Given two people named Michael Brown, and a mail from a work address naming one lead's car
+    ours, other = lead(1, "Michael", "Brown", 2), lead(2, "Michael", "Brown", 4)
+    named = [
+        candidate(ours, "name", "associate", "store", "vehicle"),
+        candidate(other, "name", "associate", "store"),
+    ]
+    # Then it goes to the lead whose car it names
+    assert (decide(named, SENT, POLICY).status, decide(named, SENT, POLICY).lead_id) == (
+        MatchStatus.MATCHED,
+        1,
+    )
+    # But the associate written to alone, or a car both leads have, leaves it to a person
+    written = [candidate(ours, "name", "associate", "store"), candidate(other, "name", "store")]
+    assert decide(written, SENT, POLICY).status == MatchStatus.REVIEW
+    both = [candidate(ours, "name", "associate", "vehicle"), candidate(other, "name", "associate", "vehicle")]
+    assert decide(both, SENT, POLICY).status == MatchStatus.REVIEW
