@@ -44,11 +44,15 @@ def messages_list(
     from rich.table import Table
 
     table = Table(title=f"Replies matching no lead: {len(replies)}")
-    for column in ("id", "at", "channel", "from", "store", "text"):
-        table.add_column(column)
+    table.add_column("id", justify="right")
+    table.add_column("at (UTC)", no_wrap=True)
+    table.add_column("from", overflow="fold", ratio=3)
+    table.add_column("store", ratio=2)
+    table.add_column("text", ratio=3)
     for r in replies:
         who = f"{r.sender_name} <{r.sender}>" if r.sender_name else r.sender or ""
-        table.add_row(str(r.message_id), iso_z(r.at), r.channel, who, r.store or "", r.text[:60])
+        at = iso_z(r.at)[:16].replace("T", " ")
+        table.add_row(str(r.message_id), at, f"{r.channel}: {who}", r.store or "", r.text[:80])
     console.print(table)
     if replies:
         console.print("place one: replywatch review attach ID --lead LEAD_ID", style="dim")

@@ -139,3 +139,34 @@ def test_the_interactive_queue_asks_for_a_number_on_a_tie_and_undoes_with_u(tmp_
     after = screen[screen.index("decision taken back") :]
     assert after.index("(1 of 2)") < after.index("accepted 0")
     assert term.close() == 0
+
+
+def test_the_unmatched_replies_are_placed_from_the_queue_with_l(tmp_path: Path) -> None:
+    # Given a reply from an address no lead has
+    dealership(tmp_path)
+    kate(tmp_path)
+    term = Terminal([sys.executable, "-m", "replywatch", "review", "--unmatched"], tmp_path)
+    term.wait_for("(1 of 1)", STRANGER, "[l] place on another lead")
+    # When the reviewer presses l and types Kate's lead id
+    term.press("l")
+    term.wait_for("lead id (as exported)")
+    for key in "K1\r":
+        term.press(key)
+    # Then the reply is hers and the address is learned
+    term.wait_for(f"→ lead K1 (Kate Martinez); learned {STRANGER}", "0 left in the unmatched replies")
+    assert term.close() == 0
+    assert run_json("messages", "list", "--unmatched", cwd=tmp_path) == []
+
+
+def test_messages_list_says_what_it_needs(tmp_path: Path) -> None:
+    dealership(tmp_path)
+    kate(tmp_path)
+    table = cli("messages", "list", "--unmatched", cwd=tmp_path)
+    assert table.returncode == 0 and "nowhere" in table.stdout and "review attach ID --lead" in table.stdout
+    bare = cli("messages", "list", cwd=tmp_path)
+    assert (bare.returncode, bare.stderr.strip()) == (
+        1,
+        "error: messages list needs --unmatched (the replies that match no lead)",
+    )
+    bad = cli("messages", "list", "--unmatched", "--since", "last week", cwd=tmp_path)
+    assert bad.returncode == 1 and "expected a day as YYYY-MM-DD" in bad.stderr
