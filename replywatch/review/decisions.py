@@ -94,28 +94,36 @@ class Reviewer:
         unlearned = unlearn(self.session, item, last)
         learned_back = give_back(self.session, reviews.taken_by(self.session, last.id))
         reviews.mark_undone(self.session, last.id, self.who, self.now)
+        retaken: list[tuple[str, str]] = []
         if len(standing) > 1:
-            learned, affected = self._restore(item, standing[-2])
+            learned, retaken, affected = self._restore(item, standing[-2])
         else:  # no decision before it: matching decides the message again
             reviews.restore_match(
                 self.session, item.match_id, last.previous_status, last.previous_lead_id, "auto"
             )
             learned, affected = [], rematch(self.session, [message_id], self.matching)
-        self._settle(item, affected, values_of(learned + learned_back + unlearned))
+        self._settle(item, affected, values_of(learned + learned_back + unlearned + retaken))
         after = reviews.queued_message(self.session, message_id)
         assert after is not None  # the message was there a moment ago, in this transaction
         lead = reviews.chosen_lead(self.session, after.lead_id) if after.lead_id is not None else None
         return Decided(message_id, "undo", lead, shown(learned), shown(unlearned), after.status)
 
-    def _restore(self, item: QueuedMessage, back: StandingDecision) -> tuple[list[tuple[str, str]], set[int]]:
-        """The decision before the one undone is in force again, with what it teaches."""
+    def _restore(
+        self, item: QueuedMessage, back: StandingDecision
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], set[int]]:
+        """The decision before the one undone is in force again, with what it teaches and takes:
+        (learned, taken again, leads concerned)."""
         status = MatchStatus.MATCHED if back.action == "accept" else MatchStatus.REJECTED
         reviews.restore_match(self.session, item.match_id, status, back.lead_id, reviews.DECIDED_BY_REVIEW)
+        taken = reviews.taken_by(self.session, back.id)
+        for kind, value, lead_id in taken:  # what it took from an automatic link is taken again
+            reviews.remove_lead_identities(self.session, lead_id, [(kind, value)])
+        retaken = [(kind, value) for kind, value, _ in taken]
         if back.lead_id is None:
-            return [], set()
+            return [], retaken, set()
         learned = learn(self.session, self.directory, item, back.lead_id)
-        reviews.record_learned(self.session, back.id, learned)
-        return learned, {back.lead_id}
+        reviews.record_learned(self.session, back.id, learned, taken)
+        return learned, retaken, {back.lead_id}
 
     def _overturn(
         self, item: QueuedMessage, lead_id: int | None

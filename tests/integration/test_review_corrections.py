@@ -168,3 +168,22 @@ def test_overturning_an_automatic_link_takes_away_what_led_the_mail_there(
     with reviewer(pipeline, cfg) as r:
         r.undo(messages["<r2@x>"])
     assert has_work_address(pipeline, "S1")
+
+
+def test_undoing_twice_walks_back_through_every_correction(tmp_path: Path, db_url: str) -> None:
+    # Given r2's automatic match corrected to S2 (taking the address from S1), then put back on S1
+    pipeline, cfg, _ = wrong_then_more_mail(tmp_path, db_url)
+    leads, messages = ids(pipeline)
+    with reviewer(pipeline, cfg) as r:
+        r.accept(messages["<r2@x>"], leads["S2"])
+    with reviewer(pipeline, cfg) as r:
+        r.accept(messages["<r2@x>"], leads["S1"])
+    # When both decisions are undone, latest first
+    with reviewer(pipeline, cfg) as r:
+        assert r.undo(messages["<r2@x>"]).lead.external_id == "S2"  # type: ignore[union-attr]
+    assert (has_work_address(pipeline, "S1"), has_work_address(pipeline, "S2")) == (False, True)
+    with reviewer(pipeline, cfg) as r:
+        r.undo(messages["<r2@x>"])
+    # Then S1 has the address r1's accept taught it again, and r2 follows it on its own as before
+    assert has_work_address(pipeline, "S1")
+    assert linked(pipeline, "<r2@x>") == ("S1", "matched", "auto")
