@@ -19,7 +19,9 @@ from replywatch.match.link import Matching, rematch
 from replywatch.review.learning import give_back, learn, redecide, shown, take_from_link, unlearn, values_of
 from replywatch.review.queue import ReviewItem, load_item, queue_ids
 from replywatch.store import Session, reviews
-from replywatch.store.reviews import ChosenLead, QueuedMessage, StandingDecision
+from replywatch.store import decision_record as record
+from replywatch.store.decision_record import StandingDecision
+from replywatch.store.reviews import DECIDED_BY_REVIEW, ChosenLead, QueuedMessage
 
 __all__ = ["Decided", "ReviewItem", "Reviewer", "load_item", "queue_ids"]
 
@@ -63,7 +65,7 @@ class Reviewer:
         unlearned, taken = self._overturn(item, lead.id)
         decision_id = self._save(item, "accept", MatchStatus.MATCHED, lead.id, reasons, lead.store_id)
         learned = learn(self.session, self.directory, item, lead.id)
-        reviews.record_learned(self.session, decision_id, learned, taken)
+        record.record_learned(self.session, decision_id, learned, taken)
         self._settle(item, {lead.id}, values_of(learned + unlearned))
         return Decided(message_id, "accept", lead, shown(learned), shown(unlearned), MatchStatus.MATCHED)
 
@@ -79,7 +81,7 @@ class Reviewer:
         item = self._decidable(message_id)
         unlearned, taken = self._overturn(item, None)
         decision_id = self._save(item, "reject", MatchStatus.REJECTED, None, item.reasons)
-        reviews.record_learned(self.session, decision_id, [], taken)
+        record.record_learned(self.session, decision_id, [], taken)
         self._settle(item, set(), values_of(unlearned))
         return Decided(message_id, "reject", None, [], shown(unlearned), MatchStatus.REJECTED)
 
@@ -87,18 +89,18 @@ class Reviewer:
         """Take back the message's latest decision: what it taught goes, the decision before it (or
         matching, when there was none) decides the message again."""
         item = self._decidable(message_id)
-        standing = reviews.standing_decisions(self.session, message_id)
+        standing = record.standing_decisions(self.session, message_id)
         if not standing:
             raise ReplywatchError(f"message {message_id} has no review decision to undo")
         last = standing[-1]
         unlearned = unlearn(self.session, item, last)
-        learned_back = give_back(self.session, reviews.taken_by(self.session, last.id))
-        reviews.mark_undone(self.session, last.id, self.who, self.now)
+        learned_back = give_back(self.session, record.taken_by(self.session, last.id))
+        record.mark_undone(self.session, last.id, self.who, self.now)
         retaken: list[tuple[str, str]] = []
         if len(standing) > 1:
             learned, retaken, affected = self._restore(item, standing[-2])
         else:  # no decision before it: matching decides the message again
-            reviews.restore_match(
+            record.restore_match(
                 self.session, item.match_id, last.previous_status, last.previous_lead_id, "auto"
             )
             learned, affected = [], rematch(self.session, [message_id], self.matching)
@@ -114,15 +116,15 @@ class Reviewer:
         """The decision before the one undone is in force again, with what it teaches and takes:
         (learned, taken again, leads concerned)."""
         status = MatchStatus.MATCHED if back.action == "accept" else MatchStatus.REJECTED
-        reviews.restore_match(self.session, item.match_id, status, back.lead_id, reviews.DECIDED_BY_REVIEW)
-        taken = reviews.taken_by(self.session, back.id)
+        record.restore_match(self.session, item.match_id, status, back.lead_id, DECIDED_BY_REVIEW)
+        taken = record.taken_by(self.session, back.id)
         for kind, value, lead_id in taken:  # what it took from an automatic link is taken again
-            reviews.remove_lead_identities(self.session, lead_id, [(kind, value)])
+            record.remove_lead_identities(self.session, lead_id, [(kind, value)])
         retaken = [(kind, value) for kind, value, _ in taken]
         if back.lead_id is None:
             return [], retaken, set()
         learned = learn(self.session, self.directory, item, back.lead_id)
-        reviews.record_learned(self.session, back.id, learned, taken)
+        record.record_learned(self.session, back.id, learned, taken)
         return learned, retaken, {back.lead_id}
 
     def _overturn(
@@ -131,7 +133,7 @@ class Reviewer:
         """Before a new decision: what the decision in force taught its lead is taken back; an automatic
         link to another lead loses what people taught that lead about this sender. Returns what went:
         (kind, value) unlearned, and (kind, value, lead) taken from the overturned link."""
-        standing = reviews.standing_decisions(self.session, item.id)
+        standing = record.standing_decisions(self.session, item.id)
         if standing:
             return unlearn(self.session, item, standing[-1]), []
         taken = take_from_link(self.session, item, lead_id)

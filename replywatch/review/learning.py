@@ -15,7 +15,9 @@ from replywatch.domain.vocabulary import Direction, Kind, MatchStatus
 from replywatch.ingest.directory import Directory
 from replywatch.match.link import Matching, rematch, rematch_for_leads
 from replywatch.store import Session, repo, reviews
-from replywatch.store.reviews import QueuedMessage, StandingDecision
+from replywatch.store import decision_record as record
+from replywatch.store.decision_record import StandingDecision
+from replywatch.store.reviews import QueuedMessage
 
 # The kinds whose sender is the customer.
 CUSTOMER_KINDS = (Kind.HUMAN, Kind.OPT_OUT, Kind.OPT_IN)
@@ -40,9 +42,9 @@ def unlearn(session: Session, item: QueuedMessage, decision: StandingDecision) -
     """Take back what `decision` taught its lead, but for what the lead's other linked messages teach."""
     if decision.lead_id is None or not decision.learned:
         return []
-    still = _identities(reviews.sender_keys_taught(session, decision.lead_id, item.id))
+    still = _identities(record.sender_keys_taught(session, decision.lead_id, item.id))
     gone = [x for x in decision.learned if x not in still]
-    reviews.remove_lead_identities(session, decision.lead_id, gone)
+    record.remove_lead_identities(session, decision.lead_id, gone)
     return gone
 
 
@@ -53,7 +55,7 @@ def take_from_link(session: Session, item: QueuedMessage, lead_id: int | None) -
         return []
     senders = _identities(reviews.message_keys(session, item.id, SENDER_ROLES))
     return [
-        (kind, value, item.lead_id) for kind, value in reviews.take_learned(session, item.lead_id, senders)
+        (kind, value, item.lead_id) for kind, value in record.take_learned(session, item.lead_id, senders)
     ]
 
 
