@@ -6,6 +6,7 @@ import random
 import unicodedata
 from datetime import datetime, timedelta
 
+from match_hard import HardStories, comma_from
 from match_world import (
     ASSOCIATES,
     END,
@@ -36,6 +37,7 @@ ROLES = (  # (role, share of touched leads)
     ("twice", 0.02),
     ("stop", 0.02),
     ("auto_then", 0.03),
+    ("comma_name", 0.06),
 )
 
 
@@ -60,6 +62,9 @@ class Dealership:
         for lead in leads:
             if lead.lead_id not in households:
                 self._story(lead)
+        hard = HardStories(self.rng, self.world, self.out, self)
+        hard.several_leads(self.count // 60)
+        hard.corrections(max(4, self.count // 250))
         self._noise(leads)
         return self.world
 
@@ -204,6 +209,12 @@ class Dealership:
             sender = f"{first} {p.last} <{plain(first)[0]}{plain(p.last)}@{company}.example>"
             body = f"Hi, it's {first}. Is the {lead.model} still there? Writing from work."
             self.world.note_reply(self.out.mail(at, sender, ours, f"{lead.model} question", body), lead, at)
+        elif role == "comma_name":
+            raw, shape = comma_from(rng, p, address)
+            key = self.out.mail(at, "", ours, "hello", rng.choice(REPLIES), raw_from=raw)
+            self.world.note_reply(key, lead, at)
+            self.world.classes[key] = "comma in the display name"
+            self._case(f"comma_name_{shape}")
         elif role == "crm":
             crm = self.out.msgid("crm.example")
             key = self.out.mail(

@@ -191,6 +191,19 @@ class Lead:
 
 
 @dataclass
+class Correction:
+    """A reply a reviewer first places on the wrong namesake's lead, the mail that then follows that link
+    on its own, the reviewer's corrections of both, and later mail from the same address (polled after)."""
+
+    first: str  # Message-ID of the reply the reviewer gets wrong
+    follow: str  # the next mail from that address: matched on its own, following the wrong link
+    late: list[str]  # mail from the address polled after the corrections
+    right: str  # the lead it all belongs to
+    wrong: str  # the namesake's lead
+    at: datetime  # when the first reply was sent
+
+
+@dataclass
 class World:
     leads: list[Lead] = field(default_factory=list)
     mails: list[tuple[datetime, str, bytes]] = field(default_factory=list)
@@ -200,6 +213,9 @@ class World:
     )  # Message-ID or SMS id → lead (human inbound)
     truth_contact: dict[str, datetime] = field(default_factory=dict)  # lead → true contact time
     cases: dict[str, int] = field(default_factory=dict)
+    late_mails: list[tuple[datetime, str, bytes]] = field(default_factory=list)  # polled after corrections
+    corrections: list[Correction] = field(default_factory=list)
+    classes: dict[str, str] = field(default_factory=dict)  # message key → the error class its story tests
 
     def note_reply(self, key: str, lead: Lead | None, at: datetime, counts: bool = True) -> None:
         self.truth_link[key] = lead.lead_id if lead else None
@@ -209,6 +225,9 @@ class World:
             and (lead.lead_id not in self.truth_contact or at < self.truth_contact[lead.lead_id])
         ):
             self.truth_contact[lead.lead_id] = at
+
+
+_PLACEHOLDER = "placeholder@bench.invalid"
 
 
 class Writer:
@@ -231,15 +250,22 @@ class Writer:
         folder: str = "",
         headers: dict[str, str] | None = None,
         msgid: str | None = None,
+        raw_from: str | None = None,
+        late: bool = False,
     ) -> str:
+        """`raw_from`: a From header written as given (an unquoted comma, no brackets…), which
+        EmailMessage would refuse or rewrite."""
         msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = sender, to, subject
+        msg["From"], msg["To"], msg["Subject"] = sender if raw_from is None else _PLACEHOLDER, to, subject
         msg["Date"], msg["Message-ID"] = format_datetime(when), msgid or self.msgid()
         for key, value in (headers or {}).items():
             msg[key] = value
         msg.set_content(body)
+        data = msg.as_bytes()
+        if raw_from is not None:
+            data = data.replace(f"From: {_PLACEHOLDER}".encode(), f"From: {raw_from}".encode(), 1)
         if when < END:
-            self.world.mails.append((when, folder, msg.as_bytes()))
+            (self.world.late_mails if late else self.world.mails).append((when, folder, data))
         return str(msg["Message-ID"])
 
     def text(self, when: datetime, sender: str, to: str, body: str, inbound: bool) -> str:
@@ -266,20 +292,10 @@ def adf(lead: Lead) -> str:
 
 
 def write(world: World, root: Path) -> Path:
-    """root/mail (Maildir with .Sent), root/sms.csv, root/replywatch.toml."""
-    for folder in ("", ".Sent"):
-        for part in ("cur", "new", "tmp"):
-            (root / "mail" / folder / part).mkdir(parents=True, exist_ok=True)
-    for seq, (when, folder, data) in enumerate(sorted(world.mails, key=lambda m: m[0])):
-        path = (
-            root
-            / "mail"
-            / (f".{folder}" if folder else "")
-            / "cur"
-            / f"{int(when.timestamp())}.{seq}.bench:2,S"
-        )
-        path.write_bytes(data)
-        os.utime(path, (when.timestamp(), when.timestamp()))
+    """root/mail (Maildir with .Sent), root/late (empty until write_late), root/sms.csv,
+    root/replywatch.toml."""
+    _maildir(world.mails, root / "mail")
+    _maildir([], root / "late")
     with (root / "sms.csv").open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(["id", "sent_at", "from", "to", "body", "direction"])
@@ -297,7 +313,23 @@ def write(world: World, root: Path) -> Path:
     config.write_text(
         f'[database]\nurl = "sqlite:///replywatch.db"\n\n{stores}{associates}'
         '[[sources]]\nname = "inbox"\ntype = "maildir"\npath = "mail"\n\n'
-        '[[sources]]\nname = "texts"\ntype = "sms-csv"\npath = "sms.csv"\n',
+        '[[sources]]\nname = "texts"\ntype = "sms-csv"\npath = "sms.csv"\n\n'
+        '[[sources]]\nname = "late"\ntype = "maildir"\npath = "late"\n',
         encoding="utf-8",
     )
     return config
+
+
+def write_late(world: World, root: Path) -> None:
+    """The mail that arrives after the reviewer's corrections, into root/late."""
+    _maildir(world.late_mails, root / "late")
+
+
+def _maildir(mails: list[tuple[datetime, str, bytes]], root: Path) -> None:
+    for folder in ("", ".Sent"):
+        for part in ("cur", "new", "tmp"):
+            (root / folder / part).mkdir(parents=True, exist_ok=True)
+    for seq, (when, folder, data) in enumerate(sorted(mails, key=lambda m: m[0])):
+        path = root / (f".{folder}" if folder else "") / "cur" / f"{int(when.timestamp())}.{seq}.bench:2,S"
+        path.write_bytes(data)
+        os.utime(path, (when.timestamp(), when.timestamp()))

@@ -11,7 +11,19 @@ import typer
 from rich.text import Text
 from typer.core import TyperOption
 
-from replywatch.cli import classify, data, digest, funnel, polling, purge, quarantine, review, setup
+from replywatch.cli import (
+    classify,
+    data,
+    digest,
+    funnel,
+    lead_story,
+    messages,
+    polling,
+    purge,
+    quarantine,
+    review,
+    setup,
+)
 from replywatch.cli.context import Runtime, err_console
 from replywatch.errors import ReplywatchError
 
@@ -61,6 +73,8 @@ funnel.register(app)
 review.register(app)
 classify.register(app)
 purge.register(app)
+messages.register(app)
+lead_story.register(data.leads_app)
 quarantine.register(app)
 
 

@@ -188,7 +188,8 @@ def _print_status(report: dict[str, Any], zone: tzinfo) -> None:
     print_table("Sources", columns, rows, right={"Failures", "Items"})
     console.print(
         f"leads: {report['leads']}, contacted: {report['contacted']}, "
-        f"review backlog: {report['review_backlog']}, quarantined: {report['quarantined']}"
+        f"review backlog: {report['review_backlog']}, quarantined: {report['quarantined']}, "
+        f"replies matching no lead: {report['unmatched_replies']} (replywatch messages list --unmatched)"
     )
     for q in report["recent_quarantine"]:
         console.print(f"  quarantined {local_time(q['at'], zone)} {q['position']}: {q['error']}")

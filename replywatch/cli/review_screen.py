@@ -12,7 +12,10 @@ from replywatch.cli.output import local_time, roomy, table
 from replywatch.review.queue import ReviewItem
 
 TEXT_LINES = 8
-KEYS = "[Enter] accept top · [1-9] accept that lead · [r] reject (asks first) · [s] skip · [q] quit"
+KEYS = (
+    "[Enter] accept top · [1-9] accept that lead · [l] place on another lead (type its id) · "
+    "[r] reject (asks first) · [u] undo the last · [s] skip · [q] quit"
+)
 REASON_WORDS = {
     "thread": "answers our message",
     "reply_to_email": "Reply-To address",
@@ -35,6 +38,14 @@ REASON_WORDS = {
     "store": "its store",
     "vehicle": "names its car",
     "review": "chosen by a person",
+    # Of one shopper's several open leads, what picked this one (match.score._answered).
+    "chosen_by:thread": "of the shopper's leads: the one the thread answers",
+    "chosen_by:associate": "of the shopper's leads: the one whose associate was written to",
+    "chosen_by:store": "of the shopper's leads: the one of the store written to",
+    "chosen_by:vehicle": "of the shopper's leads: the one whose car it names",
+    "chosen_by:touched": "of the shopper's leads: the one we wrote to",
+    "chosen_by:latest": "of the shopper's leads: the latest",
+    "decided by a person": "decided by a person",
 }
 
 
@@ -75,7 +86,8 @@ def candidates_table(item: ReviewItem, zone: tzinfo) -> Text:
         blocks.append(f"    {c.source}, received {local_time(c.received_at, zone)}\n")
         facts = [c.associate or "no associate", c.vehicle or "no vehicle", *c.contacts]
         blocks.append("    " + " · ".join(facts) + "\n")
-        blocks.append(f"    {describe(c.reasons)}\n", style="dim")
+        reasons = c.reasons + ([f"chosen_by:{c.chosen_by}"] if c.chosen_by else [])
+        blocks.append(f"    {describe(reasons)}\n", style="dim")
     blocks.rstrip()
     return blocks
 

@@ -173,7 +173,7 @@ class Preparer:
         sender = normalize_email(mail.sender.address) if mail.sender else None
         ours = self.directory.associates_of("email", sender)
         keys = {
-            "from": [sender] if sender else [],
+            "from": _emails([*([sender] if sender else []), *(a.address for a in mail.senders)]),
             "reply_to": _emails(a.address for a in mail.reply_to),
             "to": _emails(a.address for a in mail.to),
             "cc": _emails(a.address for a in mail.cc),

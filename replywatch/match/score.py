@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from replywatch.domain.lead import LeadRef
 from replywatch.domain.vocabulary import MatchStatus
@@ -57,8 +58,10 @@ class Decision:
 def decide(
     candidates: Iterable[Candidate], sent_at: datetime, policy: MatchPolicy, ours: bool = False
 ) -> Decision:
-    """The best candidate decides the status; a rival person within the margin sends it to review.
-    Among one person's leads: the one the thread names, else the latest touched before the message.
+    """The best candidate decides the status; a rival person within the margin sends it to review,
+    unless the message names the best one's car and not the rival's.
+    Among one person's leads: the one the thread names, else the one written to its associate or store,
+    else the one whose car it names, else the latest touched before the message (`chosen_by` says which).
     Our own message (`ours`) never waits for review over a rival: it follows up the latest lead."""
     scored = [c for c in candidates if _scored(c, policy) > 0]
     if not scored:
@@ -75,12 +78,25 @@ def _ranked(scored: list[Candidate], sent_at: datetime, policy: MatchPolicy, our
     if top.score < policy.review:
         return Decision(MatchStatus.UNMATCHED, None, top.score, _explain(ranked))
     close = [c for c in ranked if c.strength >= top.strength - policy.margin - 1e-9]
-    if not ours and any(not one_shopper(c, top) for c in close):
+    rivals = [c for c in close if not one_shopper(c, top)]
+    if not ours and rivals and not _set_apart(top, rivals):
         return Decision(MatchStatus.REVIEW, top.lead_id, top.score, _explain(ranked), top.lead)
-    chosen = _answered(close, sent_at, ours)
+    family = [c for c in ranked if one_shopper(c, top)]  # outside the margin too: the evidence decides
+    chosen, why = _answered(family, sent_at, ours)
     status = MatchStatus.MATCHED if top.score >= policy.auto else MatchStatus.REVIEW
     ordered = [chosen, *(c for c in ranked if c is not chosen)]
-    return Decision(status, chosen.lead_id, chosen.score, _explain(ordered), chosen.lead)
+    explained = _explain(ordered)
+    if len(family) > 1:
+        explained[0]["chosen_by"] = why  # why this lead of the shopper's several
+    return Decision(status, chosen.lead_id, chosen.score, explained, chosen.lead)
+
+
+def _set_apart(top: Candidate, rivals: Sequence[Candidate]) -> bool:
+    """Another person's lead is as likely by name, but the message names the top lead's car (a model or
+    stock number) and no rival's: what a reviewer would decide on. The associate or store written to is
+    not enough between two people: a stranger bearing a lead's name writes to the same associates
+    (on bench/match_eval.py it cost six wrong links for six right ones)."""
+    return "vehicle" in top.reasons and all("vehicle" not in r.reasons for r in rivals)
 
 
 def _alone(top: Candidate, policy: MatchPolicy) -> Decision:
@@ -114,13 +130,36 @@ def _scored(c: Candidate, policy: MatchPolicy) -> float:
     return c.strength
 
 
-def _answered(family: Sequence[Candidate], sent_at: datetime, ours: bool) -> Candidate:
-    """The lead a reply answers: named by the thread, else the latest touched before it, else the latest
-    received before it. Our own message follows up the latest lead received before it."""
+# What tells one shopper's open leads apart, strongest first, after the thread: the associate or store the
+# reply was written to, the car it names, then the latest lead we wrote to (the latest received, for ours).
+FAMILY_EVIDENCE = ("associate", "store", "vehicle")
+
+
+def _answered(family: Sequence[Candidate], sent_at: datetime, ours: bool) -> tuple[Candidate, str]:
+    """The lead a reply answers, and what chose it: named by the thread, else the one its evidence names
+    (FAMILY_EVIDENCE, in order), else the latest touched before it, else the latest received before it.
+    Our own message follows up the latest lead received before it."""
     threaded = [c for c in family if "thread" in c.reasons]
     if threaded:
-        return max(threaded, key=lambda c: c.strength)
-    return max(family, key=lambda c: (not ours and c.touched_before, *_recency(c, sent_at)))
+        return max(threaded, key=lambda c: c.strength), "thread"
+    if ours:
+        return max(family, key=lambda c: _recency(c, sent_at)), "latest"
+    ranked = sorted(family, key=lambda c: _evidence(c, sent_at), reverse=True)
+    chosen = ranked[0]
+    return chosen, _why(chosen, ranked[1:], sent_at)
+
+
+def _why(chosen: Candidate, others: Sequence[Candidate], sent_at: datetime) -> str:
+    """The first piece of evidence that sets the chosen lead above another of the shopper's leads."""
+    mine = _evidence(chosen, sent_at)
+    for tier, name in enumerate((*FAMILY_EVIDENCE, "touched")):
+        if any(_evidence(c, sent_at)[tier] != mine[tier] for c in others):
+            return name
+    return "latest"
+
+
+def _evidence(c: Candidate, sent_at: datetime) -> tuple[Any, ...]:
+    return (*(r in c.reasons for r in FAMILY_EVIDENCE), c.touched_before, *_recency(c, sent_at))
 
 
 def _recency(c: Candidate, sent_at: datetime) -> tuple[int, float]:

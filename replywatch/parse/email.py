@@ -8,15 +8,16 @@ import email.errors
 from datetime import datetime
 from email.header import decode_header, make_header
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 import mailparser
 
 from replywatch.clock import as_utc
 from replywatch.domain.normalize import normalize_message_id, split_message_ids
 from replywatch.errors import ParseError
+from replywatch.parse.addresses import first_address, parse_addresses
 from replywatch.parse.html_text import html_to_text
-from replywatch.parse.types import Address, Attachment, ParsedEmail
+from replywatch.parse.types import Attachment, ParsedEmail
 
 _XML_TYPES = ("application/xml", "text/xml", "application/adf+xml")
 _MAX_XML_ATTACHMENT = 2 * 1024 * 1024
@@ -39,10 +40,10 @@ def parse_email(raw: bytes, *, fallback_date: datetime | None = None) -> ParsedE
         text = html_to_text(html)
     return ParsedEmail(
         message_id=normalize_message_id(_first(headers, "message-id")),
-        sender=_first_address(raw_headers["from"]),
-        reply_to=_addresses(raw_headers["reply-to"]),
-        to=_addresses(raw_headers["to"]),
-        cc=_addresses(raw_headers["cc"]),
+        sender=first_address(raw_headers["from"]),
+        reply_to=parse_addresses(raw_headers["reply-to"]),
+        to=parse_addresses(raw_headers["to"]),
+        cc=parse_addresses(raw_headers["cc"]),
         date=_date(headers, fallback_date),
         subject=_first(headers, "subject") or "",
         in_reply_to=split_message_ids(_first(headers, "in-reply-to")),
@@ -52,6 +53,7 @@ def parse_email(raw: bytes, *, fallback_date: datetime | None = None) -> ParsedE
         content_type=_content_type(message),
         headers=headers,
         attachments=[_attachment(a) for a in mail.attachments],
+        senders=parse_addresses(raw_headers["from"]),
     )
 
 
@@ -73,17 +75,6 @@ def _decode(value: object) -> str:
 def _first(headers: dict[str, list[str]], key: str) -> str | None:
     values = headers.get(key)
     return values[0] if values else None
-
-
-def _addresses(raw_values: list[str]) -> list[Address]:
-    """Split before decoding: an encoded display name may hide a comma ("Jones, Bob")."""
-    found = getaddresses([v.replace("\r", "").replace("\n", " ") for v in raw_values])
-    return [Address(_decode(name), addr.strip()) for name, addr in found if addr.strip()]
-
-
-def _first_address(values: list[str]) -> Address | None:
-    found = _addresses(values[:1])
-    return found[0] if found else None
 
 
 def _date(headers: dict[str, list[str]], fallback: datetime | None) -> datetime | None:

@@ -40,6 +40,7 @@ class ParsedEmail:
     content_type: str  # top-level MIME type, lower-case, with report-type when present
     headers: dict[str, list[str]]
     attachments: list[Attachment] = field(default_factory=list)
+    senders: list[Address] = field(default_factory=list)  # every From address; `sender` is the first
 
 
 @dataclass(frozen=True)

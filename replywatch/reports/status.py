@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from replywatch.clock import as_utc, iso_z
 from replywatch.domain.vocabulary import MatchStatus
 from replywatch.reports.digests import digest_status
+from replywatch.reports.unmatched import unmatched_count
 from replywatch.store.digest_runs import FAILED
 from replywatch.store.models import Lead, Match, Quarantine, SourceLease, SourceState
 
@@ -61,6 +62,7 @@ def source_health(
         "leads": session.scalar(select(func.count()).select_from(Lead)) or 0,
         "contacted": session.scalar(select(func.count()).where(Lead.contact_at.is_not(None))) or 0,
         "review_backlog": session.scalar(select(func.count()).where(Match.status == MatchStatus.REVIEW)) or 0,
+        "unmatched_replies": unmatched_count(session),
         "quarantined": session.scalar(select(func.count()).select_from(Quarantine)) or 0,
         "recent_quarantine": [
             {"source": q.source, "position": q.position, "error": q.error, "at": iso_z(q.created_at)}

@@ -26,6 +26,7 @@ class CandidateView:
     reasons: list[str]
     vehicle: str | None = None
     contacts: tuple[str, ...] = ()  # emails, then phones
+    chosen_by: str | None = None  # of one shopper's several leads, what picked this one
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,12 @@ class ReviewItem:
     subject: str | None
     text: str
     candidates: list[CandidateView]
+
+    @property
+    def tie(self) -> bool:
+        """The two best candidates score the same as shown: a person must say which (never Enter)."""
+        top = self.candidates[:2]
+        return len(top) == 2 and round(top[0].score, 2) == round(top[1].score, 2)
 
     def to_json(self) -> dict[str, Any]:
         message = {
@@ -65,6 +72,7 @@ class ReviewItem:
                     "received_at": iso_z(c.received_at),
                     "score": c.score,
                     "reasons": c.reasons,
+                    "chosen_by": c.chosen_by,
                 }
                 for c in self.candidates
             ],
@@ -123,6 +131,7 @@ def _view(lead: reviews.CandidateLead, entry: dict[str, Any]) -> CandidateView:
         reasons=[str(r) for r in entry.get("reasons") or []],
         vehicle=lead.vehicle,
         contacts=lead.contacts,
+        chosen_by=str(entry["chosen_by"]) if entry.get("chosen_by") else None,
     )
 
 

@@ -242,6 +242,10 @@ class ReviewDecision(Base):
     previous_lead_id: Mapped[int | None]
     decided_by: Mapped[str] = mapped_column(String(200))
     decided_at: Mapped[datetime]
+    # The (kind, value) identities the decision added to its lead: taken away again when it is overturned.
+    learned: Mapped[list[Any] | None] = mapped_column(JSON)
+    undone_at: Mapped[datetime | None]
+    undone_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class SourceCursor(Base):

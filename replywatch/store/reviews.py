@@ -160,25 +160,27 @@ def chosen_lead(session: Session, lead_id: int) -> ChosenLead | None:
     return ChosenLead(lead.id, lead.external_id, lead.full_name, lead.store_id)
 
 
-def save_decision(session: Session, match_id: int, decision: Decision, store_id: int | None = None) -> None:
-    """Audit the decision and apply it to the match; a message with no store takes `store_id`."""
-    session.add(
-        ReviewDecision(
-            message_id=decision.message_id,
-            action=decision.action,
-            lead_id=decision.lead_id,
-            previous_status=decision.previous_status,
-            previous_lead_id=decision.previous_lead_id,
-            decided_by=decision.decided_by,
-            decided_at=decision.decided_at,
-        )
+def save_decision(session: Session, match_id: int, decision: Decision, store_id: int | None = None) -> int:
+    """Audit the decision and apply it to the match; a message with no store takes `store_id`. Returns
+    the decision's id."""
+    row = ReviewDecision(
+        message_id=decision.message_id,
+        action=decision.action,
+        lead_id=decision.lead_id,
+        previous_status=decision.previous_status,
+        previous_lead_id=decision.previous_lead_id,
+        decided_by=decision.decided_by,
+        decided_at=decision.decided_at,
+        learned=[],
     )
+    session.add(row)
     _apply(session.get_one(Match, match_id), decision)
     if store_id is not None:
         message = session.get_one(Message, decision.message_id)
         if message.store_id is None:
             message.store_id = store_id
     session.flush()
+    return row.id
 
 
 def _apply(match: Match, decision: Decision) -> None:

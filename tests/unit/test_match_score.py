@@ -118,3 +118,71 @@ def test_rules_check_validates_the_matching_file_beside_the_rules(tmp_path: Path
     assert (
         len(errors) == 1 and errors[0].startswith(f"{policy}:") and "unknown reason 'name_fuzy'" in errors[0]
     )
+
+
+def shopper(*reasons_by_day: tuple[int, tuple[str, ...], bool]) -> list[Candidate]:
+    """One shopper's leads (same address), each received on a day with its reasons and whether touched."""
+    return [
+        candidate(lead(n, "Ana", "Diaz", day), "from_email", *reasons, touched=touched)
+        for n, (day, reasons, touched) in enumerate(reasons_by_day, 1)
+    ]
+
+
+def chosen(candidates: list[Candidate]) -> tuple[int | None, object]:
+    decision = decide(candidates, SENT, POLICY)
+    assert decision.status == MatchStatus.MATCHED
+    return decision.lead_id, decision.reasons[0].get("chosen_by")
+
+
+def test_of_one_shoppers_leads_the_one_whose_associate_was_written_to_wins_over_the_recent_touch() -> None:
+    # Given an older lead we wrote to lately, and a newer one not yet touched whose associate she wrote to
+    candidates = shopper((1, ("recent_touch",), True), (8, ("associate", "store"), False))
+    # Then the reply goes to the lead whose associate it was written to, and says so
+    assert chosen(candidates) == (2, "associate")
+
+
+def test_the_store_written_to_picks_among_leads_at_two_stores() -> None:
+    candidates = shopper((1, ("store",), True), (8, (), True))
+    assert chosen(candidates) == (1, "store")
+
+
+def test_the_car_named_picks_when_associate_and_store_are_the_same() -> None:
+    candidates = shopper((1, ("associate", "store", "vehicle"), True), (8, ("associate", "store"), True))
+    assert chosen(candidates) == (1, "vehicle")
+
+
+def test_the_thread_outranks_every_other_evidence() -> None:
+    candidates = shopper((1, ("thread",), True), (8, ("associate", "store", "vehicle"), True))
+    assert chosen(candidates) == (1, "thread")
+
+
+def test_without_evidence_the_latest_lead_touched_wins() -> None:
+    assert chosen(shopper((1, (), True), (5, (), True), (8, (), False))) == (2, "touched")
+    assert chosen(shopper((1, (), True), (5, (), True))) == (2, "latest")
+
+
+def test_the_reason_shows_in_the_review_screen_words() -> None:
+    from replywatch.cli.review_screen import describe
+
+    assert describe(["from_email", "chosen_by:associate"]) == (
+        "sender address, of the shopper's leads: the one whose associate was written to"
+    )
+
+
+def test_a_namesake_within_the_margin_is_set_apart_only_by_the_car_named() -> None:
+    # Given two people named Michael Brown, and a mail from a work address naming one lead's car
+    ours, other = lead(1, "Michael", "Brown", 2), lead(2, "Michael", "Brown", 4)
+    named = [
+        candidate(ours, "name", "associate", "store", "vehicle"),
+        candidate(other, "name", "associate", "store"),
+    ]
+    # Then it goes to the lead whose car it names
+    assert (decide(named, SENT, POLICY).status, decide(named, SENT, POLICY).lead_id) == (
+        MatchStatus.MATCHED,
+        1,
+    )
+    # But the associate written to alone, or a car both leads have, leaves it to a person
+    written = [candidate(ours, "name", "associate", "store"), candidate(other, "name", "store")]
+    assert decide(written, SENT, POLICY).status == MatchStatus.REVIEW
+    both = [candidate(ours, "name", "associate", "vehicle"), candidate(other, "name", "associate", "vehicle")]
+    assert decide(both, SENT, POLICY).status == MatchStatus.REVIEW
