@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from replywatch.cli import classify, data, digest, funnel, polling, purge, review, setup
+from replywatch.cli import classify, data, digest, funnel, polling, purge, report, review, setup
 from replywatch.cli.context import Runtime, err_console
 from replywatch.errors import ReplywatchError
 
@@ -41,6 +41,7 @@ polling.register(app)
 data.register(app)
 digest.register(app)
 funnel.register(app)
+report.register(app)
 review.register(app)
 classify.register(app)
 purge.register(app)

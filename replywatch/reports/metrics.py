@@ -153,7 +153,7 @@ def read_window(session: Session, window: Window, now: datetime) -> WindowData:
 def read_trend(session: Session, window: Window, now: datetime) -> dict[int, TrendWeek]:
     """Per week of the window (all its stores together): leads, the 7-day rate's counts, median time."""
     _without_jit(session)
-    week = _week_index(window).label("week")
+    week = week_index(window).label("week")
     matured = Lead.received_at <= now - timedelta(days=7)
     flags = (
         _flag(matured).label("eligible"),
@@ -199,7 +199,7 @@ def in_window(window: Window) -> ColumnElement[bool]:
     return or_(*ranges) if ranges else false()
 
 
-def _week_index(window: Window) -> ColumnElement[Any]:
+def week_index(window: Window) -> ColumnElement[Any]:
     per_store = []
     for store_id, edges in window.edges.items():
         weeks = case(*((Lead.received_at < end, i) for i, end in enumerate(edges[1:])), else_=-1)
@@ -263,7 +263,7 @@ def _bounced_addresses() -> ColumnElement[int]:
 
 
 def _keys(window: Window) -> tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]:
-    return (_week_index(window).label("week"), Lead.store_id, Lead.associate_id, Lead.source)
+    return (week_index(window).label("week"), Lead.store_id, Lead.associate_id, Lead.source)
 
 
 def _durations(session: Session, window: Window) -> dict[Cell, Durations]:

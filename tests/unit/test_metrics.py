@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 import statistics
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from replywatch.digest.present import HEADLINE, change, duration, headline, show
-from replywatch.reports.metrics import Cell, Counts, Durations, Figures, WindowData, quantile
+from replywatch.digest.present import duration, points, rate_7d, rate_text
+from replywatch.reports.cohorts import LeadRow, Names, figures, grouped
+from replywatch.reports.metrics import Cell, Counts, Durations, WindowData, quantile
 
 
 def test_median_and_p90_are_the_usual_ones() -> None:
@@ -49,36 +51,65 @@ def test_durations_read_like_a_person_would_say_them() -> None:
     assert duration(3 * 86400 + 7 * 3600) == "3 d 7 h"
 
 
-def _figures(leads: int, contacted_7d: int, eligible: int, ttc: list[int], weeks: int = 1) -> Figures:
-    counts = Counts(leads=leads, contacted=contacted_7d, eligible_7d=eligible, contacted_7d=contacted_7d)
-    return Figures.of(counts, Durations(ttc=ttc), weeks)
+NOW = datetime(2026, 11, 16, 12, tzinfo=UTC)
+DAY = 86400
+
+
+def _lead(
+    age_days: float, contact_after_s: int | None = None, channel: str = "email", **kw: object
+) -> LeadRow:
+    received = NOW - timedelta(days=age_days)
+    contact = received + timedelta(seconds=contact_after_s) if contact_after_s is not None else None
+    fields = {"bucket": 0, "store_id": 1, "associate_id": None, "source": "AutoTrader"} | kw
+    return LeadRow(
+        received_at=received, contact_at=contact, channel=channel if contact else None, ttc=contact_after_s,
+        ttc_business=None, opted_out_at=None, **fields,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_a_cohort_is_judged_as_it_stood_at_a_moment() -> None:
+    # Given three leads 10, 9 and 8 days old, answered after 1 hour, 8 days and never
+    rows = [_lead(10, 3600), _lead(9, 8 * DAY), _lead(8)]
+    # Then now: two contacted, one of them within 7 days, and the cohort is matured
+    f = figures(rows, NOW, "w")
+    assert (f.leads, f.contacted, f.contacted_7d, f.matured_7d) == (3, 2, 1, True)
+    assert f.contact_rate_7d == pytest.approx(1 / 3)
+    # And 8.5 days ago: the third lead did not exist, the late contact had not happened, and the
+    # cohort was not matured, so it has no 7-day rate
+    then = figures(rows, NOW - timedelta(days=8.5), "w")
+    assert (then.leads, then.contacted, then.matured_7d, then.contact_rate_7d) == (2, 1, False, None)
+    # And with no leads every rate is null
+    assert figures([], NOW).contact_rate is None and figures([], NOW).as_json()["contact_rate_7d"] is None
+
+
+def test_by_channel_every_lead_is_the_denominator() -> None:
+    # Given four leads: answered by email, by text, by phone, and not at all
+    rows = [_lead(9, 60, "email"), _lead(9, 120, "sms"), _lead(9, 30, "call"), _lead(9)]
+    # When grouped by channel
+    found = grouped(rows, "channel", NOW, Names())
+    # Then each channel counts its contacts over every lead, email, text and call in that order
+    assert [(f.group, f.contacted, f.leads) for f in found] == [
+        ("email", 1, 4),
+        ("sms", 1, 4),
+        ("call", 1, 4),
+    ]
+    assert sum(f.contact_rate or 0 for f in found) == pytest.approx(figures(rows, NOW).contact_rate)
+
+
+def test_by_week_every_bucket_shows_and_associates_are_named() -> None:
+    rows = [_lead(9, 60, associate_id=7), _lead(9, bucket=2)]
+    weeks = grouped(rows, "week", NOW, Names([NOW.date(), NOW.date(), NOW.date()]))
+    assert [w.leads for w in weeks] == [1, 0, 1]
+    people = grouped(rows, "associate", NOW, Names(associates={7: "Dana Lee"}))
+    assert [p.group for p in people] == ["(unassigned)", "Dana Lee"]
 
 
 def test_every_rate_shows_its_counts_and_changes_have_a_direction() -> None:
-    # Given this week better than last on contact, slower on time-to-contact
-    this = _figures(40, 25, 40, [3600, 7200])
-    last = _figures(38, 19, 38, [600, 1200])
-    rate_metric, median_metric = HEADLINE[1], HEADLINE[3]
-    # Then the rate carries its counts, and each change says which way is better
-    assert show(rate_metric, this) == "62.5% (25 of 40)"
-    assert change(rate_metric, this, last).text == "+12.5 pts"
-    assert change(rate_metric, this, last).tone == "better"
-    assert change(median_metric, this, last).text == "+1 h 15 min"
-    assert change(median_metric, this, last).tone == "worse"
-    # And without leads old enough, a rate is a dash with its zero counts, and no change is claimed
-    empty = _figures(5, 0, 0, [])
-    assert show(rate_metric, empty) == "— (0 of 0)"
-    assert change(rate_metric, empty, last).text == ""
-
-
-def test_a_baselines_counts_are_per_week() -> None:
-    # Given a 4-week baseline with 160 leads
-    baseline = _figures(160, 80, 160, [60], weeks=4)
-    lines = {
-        line.label: line
-        for line in headline(_figures(45, 20, 45, [60]), _figures(40, 20, 40, [60]), baseline)
-    }
-    # Then leads are shown as a weekly average and compared as such
-    assert lines["Leads"].baseline == "40 a week"
-    assert lines["Leads"].vs_baseline.text == "+5"
-    assert lines["7-day contact rate"].baseline == "50.0% (80 of 160)"
+    # Then a rate carries its counts, and a change says which way it went, in whole points
+    assert rate_text(25, 40) == "62% · 25 of 40"
+    assert points(0.625, 0.5).text == "+12 pts" and points(0.625, 0.5).tone == "better"
+    assert points(0.4, 0.5).text == "−10 pts" and points(0.4, 0.5).tone == "worse"
+    assert points(0.5, None).text == ""
+    # And a cohort that is not matured shows no 7-day rate, only its count
+    young = figures([_lead(2, 60)], NOW)
+    assert rate_7d(young) == "— · 1 lead, not 7 days old"

@@ -1,0 +1,190 @@
+"""Contact figures of lead cohorts as they stood at a moment: the one implementation behind the digest and
+`replywatch report`.
+
+A cohort's leads are read once (on the leads' (store_id, received_at) index, so a digest costs the same
+with four weeks of history as with two years) and judged in Python at any moment `as_of`: a lead received
+after it does not exist yet, a contact or an opt-out after it has not happened, and a cohort is *matured*
+for the 7-day rate when every one of its leads is at least 7 days old.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from replywatch.domain.vocabulary import Channel
+from replywatch.reports.directory import NO_STORE, UNASSIGNED
+from replywatch.reports.metrics import Window, in_window, quantile, week_index
+from replywatch.store.models import Lead
+
+GROUPINGS = ("week", "store", "associate", "source", "channel")
+SEVEN_DAYS = timedelta(days=7)
+CALL = "call"  # the channel of phone calls (calls-csv, Twilio calls), once a source stores them
+CHANNEL_ORDER = (Channel.EMAIL.value, Channel.SMS.value, CALL)
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    """What the figures need of one lead; `bucket` is its week (or range) inside the window."""
+
+    bucket: int
+    store_id: int | None
+    associate_id: int | None
+    source: str
+    channel: str | None
+    received_at: datetime
+    contact_at: datetime | None
+    ttc: int | None
+    ttc_business: int | None
+    opted_out_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Names:
+    """How groups are labelled: each bucket's Monday, stores and associates by id."""
+
+    weeks: Sequence[date] = ()
+    stores: Mapping[int, str] = field(default_factory=dict)
+    associates: Mapping[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CohortFigures:
+    """One group's figures at `as_of`; the JSON of `replywatch report` is `as_json()`."""
+
+    group: str
+    leads: int
+    contacted: int
+    contacted_7d: int
+    matured_7d: bool
+    opted_out: int
+    ttc: tuple[int, ...] = ()  # sorted seconds to contact of the contacted leads
+    ttc_business: tuple[int, ...] = ()
+
+    @property
+    def contact_rate(self) -> float | None:
+        return self.contacted / self.leads if self.leads else None
+
+    @property
+    def contact_rate_7d(self) -> float | None:
+        return self.contacted_7d / self.leads if self.leads and self.matured_7d else None
+
+    @property
+    def median_ttc(self) -> float | None:
+        return quantile(self.ttc, 0.5)
+
+    @property
+    def p90_ttc(self) -> float | None:
+        return quantile(self.ttc, 0.9)
+
+    @property
+    def median_ttc_business(self) -> float | None:
+        return quantile(self.ttc_business, 0.5)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "leads": self.leads,
+            "contacted": self.contacted,
+            "contact_rate": self.contact_rate,
+            "contacted_7d": self.contacted_7d,
+            "contact_rate_7d": self.contact_rate_7d,
+            "matured_7d": self.matured_7d,
+            "median_time_to_contact_s": _seconds(self.median_ttc),
+            "p90_time_to_contact_s": _seconds(self.p90_ttc),
+            "median_time_to_contact_business_s": _seconds(self.median_ttc_business),
+            "opted_out": self.opted_out,
+        }
+
+
+def _seconds(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def read_leads(session: Session, window: Window, until: datetime) -> list[LeadRow]:
+    """The window's leads received by `until`, each with its bucket; one range scan per store."""
+    stmt = select(
+        week_index(window),
+        Lead.store_id,
+        Lead.associate_id,
+        Lead.source,
+        Lead.contact_channel,
+        Lead.received_at,
+        Lead.contact_at,
+        Lead.time_to_contact_s,
+        Lead.time_to_contact_business_s,
+        Lead.opted_out_at,
+    ).where(in_window(window), Lead.received_at <= until)
+    return [LeadRow(*row) for row in session.execute(stmt)]
+
+
+def figures(
+    rows: Iterable[LeadRow],
+    as_of: datetime,
+    group: str = "",
+    reached: Callable[[LeadRow], bool] | None = None,
+) -> CohortFigures:
+    """The figures of these leads at `as_of`; `reached` narrows what counts as contact (one channel)."""
+    leads = contacted = within_7d = opted_out = 0
+    matured = True
+    ttc: list[int] = []
+    ttc_business: list[int] = []
+    for row in rows:
+        if row.received_at > as_of:
+            continue
+        leads += 1
+        matured &= row.received_at <= as_of - SEVEN_DAYS
+        opted_out += row.opted_out_at is not None and row.opted_out_at <= as_of
+        if row.contact_at is None or row.contact_at > as_of or (reached is not None and not reached(row)):
+            continue
+        contacted += 1
+        within_7d += row.ttc is not None and row.ttc <= SEVEN_DAYS.total_seconds()
+        ttc += [row.ttc] if row.ttc is not None else []
+        ttc_business += [row.ttc_business] if row.ttc_business is not None else []
+    return CohortFigures(
+        group,
+        leads,
+        contacted,
+        within_7d,
+        matured,
+        opted_out,
+        tuple(sorted(ttc)),
+        tuple(sorted(ttc_business)),
+    )
+
+
+def grouped(rows: Sequence[LeadRow], by: str, as_of: datetime, names: Names) -> list[CohortFigures]:
+    """The figures per week (every bucket, empty ones too), store, associate, source or contact channel.
+
+    By channel, each row keeps every lead as its denominator and counts the contacts made on that channel:
+    the channels' rates add up to the contact rate, and each has its own time to contact."""
+    if by == "channel":
+        seen = {r.channel for r in rows if r.channel is not None}
+        order = [c for c in CHANNEL_ORDER if c in seen] + sorted(seen - set(CHANNEL_ORDER))
+        return [figures(rows, as_of, c, lambda r, c=c: r.channel == c) for c in order]  # type: ignore[misc]
+    if by == "week":
+        return [
+            figures((r for r in rows if r.bucket == i), as_of, w.isoformat())
+            for i, w in enumerate(names.weeks)
+        ]
+    label = _labeller(by, names)
+    groups: dict[str, list[LeadRow]] = {}
+    for row in rows:
+        groups.setdefault(label(row), []).append(row)
+    found = [figures(members, as_of, name) for name, members in groups.items()]
+    return sorted((f for f in found if f.leads), key=lambda f: f.group.casefold())
+
+
+def _labeller(by: str, names: Names) -> Callable[[LeadRow], str]:
+    if by == "store":
+        return lambda r: names.stores.get(r.store_id, NO_STORE) if r.store_id is not None else NO_STORE
+    if by == "associate":
+        return lambda r: names.associates.get(r.associate_id, UNASSIGNED) if r.associate_id else UNASSIGNED
+    if by == "source":
+        return lambda r: r.source
+    raise ValueError(f"no grouping {by!r} (one of {', '.join(GROUPINGS)})")
