@@ -110,22 +110,12 @@ def test_waiting_leads_unplaced_replies_and_channels_show(db_url: str) -> None:
         waiting = add_lead(s, HONDA, local(HONDA, W2 + timedelta(days=4), 9), associate="Dana Lee")
         waiting.full_name = "Jane Waits"
         touched = add_lead(s, HONDA, local(HONDA, W2 + timedelta(days=4), 10), touch_after=60)
-        _message(
-            s,
-            HONDA,
-            local(HONDA, W2 + timedelta(days=5), 9),
-            lead=touched,
-            sender="t@x.example",
-            channel="email",
-        )
-        _message(
-            s,
-            HONDA,
-            local(HONDA, W2 + timedelta(days=5), 12),
-            lead=None,
-            sender="+15125550199",
-            channel="sms",
-        )
+        friday = W2 + timedelta(days=5)
+        for hour, lead, sender, channel in (
+            (9, touched, "t@x.example", "email"),
+            (12, None, "+15125550199", "sms"),
+        ):
+            _message(s, HONDA, local(HONDA, friday, hour), lead=lead, sender=sender, channel=channel)
     # When last week's digest is built on Monday
     with sessions() as s:
         digest = build_digest(s, scopes(s, settings)[0], W2, monday_morning(W3), 4)
