@@ -1,4 +1,6 @@
-"""Weekly contact figures: SQL over a window of received times, on the leads' (store, received) index."""
+"""Weekly contact counts beyond the digest's headline figures (within 1 h, 24 h, 48 h, first response,
+bouncing addresses, replies awaiting review): SQL over a window of received times, on the leads'
+(store, received) index. The headline figures and `report` come from reports/cohorts.py."""
 
 from __future__ import annotations
 
@@ -134,45 +136,10 @@ def quantile(ordered: Sequence[float], q: float) -> float | None:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-@dataclass(frozen=True)
-class TrendWeek:
-    """What the 12-week trend shows of one week: the 7-day contact rate's counts and the median."""
-
-    leads: int = 0
-    eligible_7d: int = 0
-    contacted_7d: int = 0
-    ttc_median: float | None = None
-
-
 def read_window(session: Session, window: Window, now: datetime) -> WindowData:
     """Every figure of the window's leads; both queries start from the (store_id, received_at) index."""
     _without_jit(session)
     return WindowData(_counts(session, window, now), _durations(session, window))
-
-
-def read_trend(session: Session, window: Window, now: datetime) -> dict[int, TrendWeek]:
-    """Per week of the window (all its stores together): leads, the 7-day rate's counts, median time."""
-    _without_jit(session)
-    week = week_index(window).label("week")
-    matured = Lead.received_at <= now - timedelta(days=7)
-    flags = (
-        _flag(matured).label("eligible"),
-        _flag(and_(matured, Lead.time_to_contact_s <= 7 * DAY)).label("hit"),
-    )
-    rows = select(week, *flags).where(in_window(window)).subquery()
-    stmt = select(rows.c.week, func.count(), func.sum(rows.c.eligible), func.sum(rows.c.hit)).group_by(
-        rows.c.week
-    )
-    times: dict[int, list[int]] = {}
-    contacted = select(week, Lead.time_to_contact_s).where(
-        in_window(window), Lead.time_to_contact_s.is_not(None)
-    )
-    for i, seconds in session.execute(contacted):
-        times.setdefault(i, []).append(seconds)
-    return {
-        i: TrendWeek(n, int(eligible or 0), int(hit or 0), quantile(sorted(times.get(i, [])), 0.5))
-        for i, n, eligible, hit in session.execute(stmt)
-    }
 
 
 def _without_jit(session: Session) -> None:

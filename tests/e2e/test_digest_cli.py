@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 from clirun import replywatch
-from conftest import need
+from conftest import REPO, need
 from digestbuild import ZONES, close, expected, sentences, week_rows
 from PIL import Image
 from servers.smtp import smtp_server
@@ -199,15 +199,12 @@ def test_a_pinned_baseline_and_the_crm_funnel_show_in_the_digest(
 
 
 @pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where screenshots are kept: $REPLYWATCH_TEST_ARTIFACTS/digest if set (CI uploads it), else a pytest
-    temporary folder (pytest keeps the last three runs' under its basetemp)."""
-    configured = os.environ.get("REPLYWATCH_TEST_ARTIFACTS")
-    if configured:
-        folder = Path(configured) / "digest"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-    return tmp_path_factory.mktemp("digest-screenshots")
+def artifacts() -> Path:
+    """Where screenshots are kept: $REPLYWATCH_TEST_ARTIFACTS/digest (CI uploads it), else
+    test-artifacts/digest in the repository (ignored by git; pytest's temporary folders are pruned)."""
+    folder = Path(os.environ.get("REPLYWATCH_TEST_ARTIFACTS") or REPO / "test-artifacts") / "digest"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 FRAME_PROBE = """<script>
