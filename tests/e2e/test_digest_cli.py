@@ -311,6 +311,10 @@ def test_report_json_has_exactly_the_documented_keys(site: Site) -> None:
     ]  # fmt: skip
     assert rows and all(list(r) == keys for r in rows)
     assert "(unassigned)" in {r["group"] for r in rows}
+    # And the CSV has the same columns and rows
+    as_csv = site.run("report", "--by", "associate", "--format", "csv")
+    table = list(csv.DictReader(as_csv.stdout.splitlines()))
+    assert list(table[0]) == keys and [r["group"] for r in table] == [r["group"] for r in rows]
     # And a bad option is one line
     bad = site.run("report", "--by", "colour")
     assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
