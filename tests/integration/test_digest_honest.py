@@ -82,8 +82,10 @@ def test_the_week_just_ended_is_compared_at_equal_age(db_url: str) -> None:
     )
 
 
-def _message(s: Session, store: str, at: datetime, *, lead: Lead | None, sender: str, channel: str) -> None:
-    store_id = s.scalar(select(Store.id).where(Store.name == store))
+def _message(
+    s: Session, store: str | None, at: datetime, *, lead: Lead | None, sender: str, channel: str
+) -> None:
+    store_id = s.scalar(select(Store.id).where(Store.name == store)) if store else None
     msg = Message(
         source="inbox", external_id=f"M-{sender}-{at.isoformat()}", channel=channel, direction="inbound",
         kind="human", sent_at=at, ingested_at=at, sender=sender, store_id=store_id,
@@ -116,9 +118,12 @@ def test_waiting_leads_unplaced_replies_and_channels_show(db_url: str) -> None:
             (12, None, "+15125550199", "sms"),
         ):
             _message(s, HONDA, local(HONDA, friday, hour), lead=lead, sender=sender, channel=channel)
+        # and a reply that no store claims (it matched no lead, so it has none of a lead's store)
+        _message(s, None, local(HONDA, friday, 13), lead=None, sender="who@x.example", channel="email")
     # When last week's digest is built on Monday
     with sessions() as s:
         digest = build_digest(s, scopes(s, settings)[0], W2, monday_morning(W3), 4)
+        group = build_digest(s, scope_named(scopes(s, settings), "group"), W2, monday_morning(W3), 4)
     rendered = render(digest)
     # Then the untouched lead waits, named with its source and associate
     assert digest.waiting.total == 1 and digest.waiting.first[0].name == "Jane Waits"
@@ -126,6 +131,8 @@ def test_waiting_leads_unplaced_replies_and_channels_show(db_url: str) -> None:
     # And the reply that matched nothing is listed; the matched one is not
     assert digest.unplaced.total == 1 and digest.unplaced.first[0].sender == "+15125550199"
     assert "Text from +15125550199" in rendered.html
+    # And the reply no store claims shows in the group's digest, which covers every store
+    assert group.unplaced.total == 2 and "Email from who@x.example" in render(group).text
     # And contact by channel lists email, text and call, each over every lead of the week
     assert [(f.group, f.contacted, f.leads) for f in digest.by_channel] == [
         ("email", 1, 4),
