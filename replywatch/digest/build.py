@@ -11,9 +11,9 @@ from replywatch.digest.scope import WEEK, Scope, monday, week_edges
 from replywatch.reports.cohorts import CohortFigures, LeadRow, Names, figures, grouped, read_leads
 from replywatch.reports.directory import associate_names
 from replywatch.reports.funnel import EVENTS, funnel_counts
-from replywatch.reports.metrics import Counts, Durations, Figures, first_received, read_window
+from replywatch.reports.metrics import first_received
 from replywatch.reports.unplaced_replies import Unplaced, digest_unmatched_replies
-from replywatch.reports.waiting import Waiting, untouched_leads
+from replywatch.reports.waiting import Attention, Waiting, needs_attention, untouched_leads
 from replywatch.store import Session
 
 TREND_WEEKS = 12
@@ -67,7 +67,7 @@ class Digest:
     by_channel: list[CohortFigures]
     waiting: Waiting  # leads of the week just ended that nobody touched
     unplaced: Unplaced  # replies of the week just ended that no lead claims
-    detail: Figures  # the week just ended: replies awaiting review, bouncing addresses
+    attention: Attention  # the week just ended: replies awaiting review, bouncing addresses
     funnel: list[FunnelRow]
 
 
@@ -94,15 +94,15 @@ def build_digest(session: Session, scope: Scope, week: date, now: datetime, base
         baseline=_baseline(session, scope, rng, now) if rng else None,
         baseline_weeks=baseline_weeks,
         so_far=read.week(week),
-        so_far_before=read.week(week - WEEK, now - WEEK),
+        so_far_before=_as_it_stood(session, scope, week - WEEK, now - WEEK),
         trend=[TrendPoint(w, read.week(w)) for w in trend_weeks],
         by_store=read.ranked("store", headline_week) if scope.is_group and trend_weeks else [],
         by_associate=read.ranked("associate", headline_week) if trend_weeks else [],
         by_source=read.ranked("source", headline_week) if trend_weeks else [],
-        by_channel=grouped(read.rows(headline_week), "channel", now, read.names) if trend_weeks else [],
+        by_channel=grouped(read.rows(headline_week), "channel", read.names) if trend_weeks else [],
         waiting=untouched_leads(session, scope.window(week, 1), now),
         unplaced=digest_unmatched_replies(session, _reply_ranges(scope, week)),
-        detail=_detail(session, scope, week, now),
+        attention=needs_attention(session, scope.window(week, 1)),
         funnel=_funnel(session, scope, week, read),
     )
 
@@ -124,13 +124,13 @@ class _Read:
         i = (week - self.first) // WEEK
         return [r for r in self._rows if r.bucket == i]
 
-    def week(self, week: date, as_of: datetime | None = None) -> CohortFigures:
-        return figures(self.rows(week), as_of or self.now, week.isoformat())
+    def week(self, week: date) -> CohortFigures:
+        return figures(self.rows(week), week.isoformat())
 
     def ranked(self, by: str, week: date) -> list[Ranked]:
         """Highest 7-day contact rate first; the change against the same group's week before."""
-        before = {f.group: f for f in grouped(self.rows(week - WEEK), by, self.now, self.names)}
-        now = grouped(self.rows(week), by, self.now, self.names)
+        before = {f.group: f for f in grouped(self.rows(week - WEEK), by, self.names)}
+        now = grouped(self.rows(week), by, self.names)
         ranked = [Ranked(f, before.get(f.group)) for f in now]
         return sorted(ranked, key=lambda r: (-(r.figures.contact_rate_7d or 0), -r.figures.leads))
 
@@ -139,8 +139,13 @@ def _baseline(session: Session, scope: Scope, rng: BaselineRange, now: datetime)
     if not rng.formed:
         return Baseline(rng, None, [])
     rows = read_leads(session, scope.window(rng.first_week, rng.weeks), now)
-    weekly = [figures([r for r in rows if r.bucket == i], now).contact_rate_7d for i in range(rng.weeks)]
-    return Baseline(rng, figures(rows, now, "baseline"), [r for r in weekly if r is not None])
+    weekly = [figures([r for r in rows if r.bucket == i]).contact_rate_7d for i in range(rng.weeks)]
+    return Baseline(rng, figures(rows, "baseline"), [r for r in weekly if r is not None])
+
+
+def _as_it_stood(session: Session, scope: Scope, week: date, at: datetime) -> CohortFigures:
+    """A week's figures as they stood at an earlier moment (the same age as a younger week now)."""
+    return figures(read_leads(session, scope.window(week, 1), at), week.isoformat())
 
 
 def baseline_figures(
@@ -159,11 +164,6 @@ def _reply_ranges(scope: Scope, week: date) -> list[tuple[int | None, datetime, 
     return ranges
 
 
-def _detail(session: Session, scope: Scope, week: date, now: datetime) -> Figures:
-    data = read_window(session, scope.window(week, 1), now)
-    return data.figures(lambda c: 0).get(0, Figures.of(Counts(), Durations()))
-
-
 def _funnel(session: Session, scope: Scope, week: date, read: _Read) -> list[FunnelRow]:
     """Leads → Contact → Appointment → Show → Sold per source of the week just ended, when the CRM's
     events were imported."""
@@ -175,5 +175,5 @@ def _funnel(session: Session, scope: Scope, week: date, read: _Read) -> list[Fun
         mine = reached.setdefault(source, dict.fromkeys(EVENTS, 0))
         for event, n in events.items():
             mine[event] += n
-    by_source = sorted(grouped(read.rows(week), "source", read.now, read.names), key=lambda f: -f.leads)
+    by_source = sorted(grouped(read.rows(week), "source", read.names), key=lambda f: -f.leads)
     return [FunnelRow(f.group, f.leads, f.contacted, reached.get(f.group, {})) for f in by_source]

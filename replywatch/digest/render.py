@@ -146,7 +146,7 @@ def _local(at: datetime, zone: ZoneInfo) -> str:
 
 
 def _detail_line(d: Digest) -> str:
-    c = d.detail.counts
+    c = d.attention
     parts = []
     if c.awaiting_review:
         parts.append(

@@ -28,7 +28,7 @@ def report(
         {s.id: s.name for s in scope.stores if s.id is not None},
         associate_names(session),
     )
-    return grouped(read_leads(session, window, as_of), by, as_of, names)
+    return grouped(read_leads(session, window, as_of), by, names)
 
 
 def default_range(scope: Scope, as_of: datetime, weeks: int = 12) -> tuple[date, date]:

@@ -1,10 +1,10 @@
 """Contact figures of lead cohorts as they stood at a moment: the one implementation behind the digest and
 `replywatch report`.
 
-A cohort's leads are read once (on the leads' (store_id, received_at) index, so a digest costs the same
-with four weeks of history as with two years) and judged in Python at any moment `as_of`: a lead received
-after it does not exist yet, a contact or an opt-out after it has not happened, and a cohort is *matured*
-for the 7-day rate when every one of its leads is at least 7 days old.
+A cohort's leads are read as they stood at a moment `as_of`, in one query: a lead received after it
+does not exist yet, a contact or an opt-out after it has not happened, and a cohort is *matured* for the
+7-day rate when every one of its leads was at least 7 days old. The roll-ups (per week, store, associate,
+source, channel) are then made in Python from those rows.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, case, select
 from sqlalchemy.orm import Session
 
 from replywatch.domain.vocabulary import Channel
@@ -28,20 +28,22 @@ CALL = "call"  # the channel of phone calls (calls-csv, Twilio calls), once a so
 CHANNEL_ORDER = (Channel.EMAIL.value, Channel.SMS.value, CALL)
 
 
-@dataclass(frozen=True)
-class LeadRow:
-    """What the figures need of one lead; `bucket` is its week (or range) inside the window."""
+class LeadRow(NamedTuple):
+    """One lead as it stood at the moment it was read at: its bucket (week, or range) inside the window,
+    what it is grouped by, and flags judged in SQL. A named tuple of plain values: a digest reads tens of
+    thousands of them, and neither a datetime nor a dataclass per lead is needed."""
 
     bucket: int
     store_id: int | None
     associate_id: int | None
     source: str
     channel: str | None
-    received_at: datetime
-    contact_at: datetime | None
+    contacted: int  # 1 when the contact happened by the moment
+    within_7d: int  # contacted, within 7 days of arriving
+    matured: int  # 7 days old at the moment
+    opted_out: int
     ttc: int | None
     ttc_business: int | None
-    opted_out_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -106,44 +108,47 @@ def _seconds(value: float | None) -> int | None:
     return None if value is None else round(value)
 
 
-def read_leads(session: Session, window: Window, until: datetime) -> list[LeadRow]:
-    """The window's leads received by `until`, each with its bucket; one range scan per store."""
+def read_leads(session: Session, window: Window, as_of: datetime) -> list[LeadRow]:
+    """The window's leads received by `as_of`, judged at it; one range scan per store on the leads'
+    (store_id, received_at) index, so the cost follows the window, not the history."""
+    contacted = Lead.contact_at <= as_of
     stmt = select(
         week_index(window),
         Lead.store_id,
         Lead.associate_id,
         Lead.source,
         Lead.contact_channel,
-        Lead.received_at,
-        Lead.contact_at,
+        _flag(contacted),
+        _flag(and_(contacted, Lead.time_to_contact_s <= SEVEN_DAYS.total_seconds())),
+        _flag(Lead.received_at <= as_of - SEVEN_DAYS),
+        _flag(Lead.opted_out_at <= as_of),
         Lead.time_to_contact_s,
         Lead.time_to_contact_business_s,
-        Lead.opted_out_at,
-    ).where(in_window(window), Lead.received_at <= until)
-    return [LeadRow(*row) for row in session.execute(stmt)]
+    ).where(in_window(window), Lead.received_at <= as_of)
+    # Core rows through the session's connection: the ORM's result machinery adds nothing to plain columns.
+    return [LeadRow._make(row) for row in session.connection().execute(stmt).all()]
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
 
 
 def figures(
-    rows: Iterable[LeadRow],
-    as_of: datetime,
-    group: str = "",
-    reached: Callable[[LeadRow], bool] | None = None,
+    rows: Iterable[LeadRow], group: str = "", reached: Callable[[LeadRow], bool] | None = None
 ) -> CohortFigures:
-    """The figures of these leads at `as_of`; `reached` narrows what counts as contact (one channel)."""
+    """The figures of these leads; `reached` narrows what counts as contact (one channel)."""
     leads = contacted = within_7d = opted_out = 0
     matured = True
     ttc: list[int] = []
     ttc_business: list[int] = []
     for row in rows:
-        if row.received_at > as_of:
-            continue
         leads += 1
-        matured &= row.received_at <= as_of - SEVEN_DAYS
-        opted_out += row.opted_out_at is not None and row.opted_out_at <= as_of
-        if row.contact_at is None or row.contact_at > as_of or (reached is not None and not reached(row)):
+        matured &= bool(row.matured)
+        opted_out += row.opted_out
+        if not row.contacted or (reached is not None and not reached(row)):
             continue
         contacted += 1
-        within_7d += row.ttc is not None and row.ttc <= SEVEN_DAYS.total_seconds()
+        within_7d += row.within_7d
         ttc += [row.ttc] if row.ttc is not None else []
         ttc_business += [row.ttc_business] if row.ttc_business is not None else []
     return CohortFigures(
@@ -158,7 +163,7 @@ def figures(
     )
 
 
-def grouped(rows: Sequence[LeadRow], by: str, as_of: datetime, names: Names) -> list[CohortFigures]:
+def grouped(rows: Sequence[LeadRow], by: str, names: Names) -> list[CohortFigures]:
     """The figures per week (every bucket, empty ones too), store, associate, source or contact channel.
 
     By channel, each row keeps every lead as its denominator and counts the contacts made on that channel:
@@ -166,17 +171,14 @@ def grouped(rows: Sequence[LeadRow], by: str, as_of: datetime, names: Names) -> 
     if by == "channel":
         seen = {r.channel for r in rows if r.channel is not None}
         order = [c for c in CHANNEL_ORDER if c in seen] + sorted(seen - set(CHANNEL_ORDER))
-        return [figures(rows, as_of, c, lambda r, c=c: r.channel == c) for c in order]  # type: ignore[misc]
+        return [figures(rows, c, lambda r, c=c: r.channel == c) for c in order]  # type: ignore[misc]
     if by == "week":
-        return [
-            figures((r for r in rows if r.bucket == i), as_of, w.isoformat())
-            for i, w in enumerate(names.weeks)
-        ]
+        return [figures((r for r in rows if r.bucket == i), w.isoformat()) for i, w in enumerate(names.weeks)]
     label = _labeller(by, names)
     groups: dict[str, list[LeadRow]] = {}
     for row in rows:
         groups.setdefault(label(row), []).append(row)
-    found = [figures(members, as_of, name) for name, members in groups.items()]
+    found = [figures(members, name) for name, members in groups.items()]
     return sorted((f for f in found if f.leads), key=lambda f: f.group.casefold())
 
 

@@ -70,7 +70,7 @@ def test_a_weeks_figures_per_store_associate_source_and_group(db_url: str) -> No
     h = honda.headline
     assert honda.headline_week == WEEK and h is not None
     assert (h.leads, h.contacted, h.contacted_7d, h.matured_7d, h.opted_out) == (4, 3, 3, True, 1)
-    assert (honda.detail.counts.bouncing, honda.detail.counts.awaiting_review) == (1, 1)
+    assert (honda.attention.bouncing, honda.attention.awaiting_review) == (1, 1)
     # And medians and p90 are over the contacted leads (wall clock and business hours)
     assert (h.median_ttc, h.p90_ttc) == (7200, pytest.approx(208800))
     assert h.median_ttc_business == 2400

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 import statistics
-from datetime import UTC, datetime, timedelta
+from datetime import date
 
 import pytest
 
 from replywatch.digest.present import duration, points, rate_7d, rate_text
 from replywatch.reports.cohorts import LeadRow, Names, figures, grouped
-from replywatch.reports.metrics import Cell, Counts, Durations, WindowData, quantile
+from replywatch.reports.metrics import quantile
 
 
 def test_median_and_p90_are_the_usual_ones() -> None:
@@ -25,23 +25,6 @@ def test_median_and_p90_are_the_usual_ones() -> None:
     assert quantile([], 0.5) is None
 
 
-def test_roll_up_adds_counts_and_pools_durations() -> None:
-    # Given two associates' cells of one week
-    a = Cell(0, 1, 10, "AutoTrader")
-    b = Cell(0, 1, 11, "Cars.com")
-    data = WindowData(
-        {a: Counts(leads=3, contacted=2), b: Counts(leads=1, contacted=1)},
-        {a: Durations(ttc=[60, 600]), b: Durations(ttc=[6000])},
-    )
-    # When rolled up to the store
-    store = data.figures(lambda c: c.store_id)[1]
-    # Then counts add up and the median is over all three durations
-    assert (store.counts.leads, store.counts.contacted) == (4, 3)
-    assert store.ttc.median == 600
-    # And a key of None leaves cells out
-    assert data.figures(lambda c: c.source if c.associate_id == 10 else None).keys() == {"AutoTrader"}
-
-
 def test_durations_read_like_a_person_would_say_them() -> None:
     assert duration(None) == "—"
     assert duration(20) == "< 1 min"
@@ -51,56 +34,56 @@ def test_durations_read_like_a_person_would_say_them() -> None:
     assert duration(3 * 86400 + 7 * 3600) == "3 d 7 h"
 
 
-NOW = datetime(2026, 11, 16, 12, tzinfo=UTC)
 DAY = 86400
 
 
 def _lead(
-    age_days: float, contact_after_s: int | None = None, channel: str = "email", **kw: object
+    contact_after_s: int | None = None, channel: str = "email", matured: int = 1, **kw: object
 ) -> LeadRow:
-    received = NOW - timedelta(days=age_days)
-    contact = received + timedelta(seconds=contact_after_s) if contact_after_s is not None else None
+    """A lead as read at a moment: contacted (after so many seconds) or not, 7 days old or not."""
+    contacted = int(contact_after_s is not None)
+    within = int(contacted and contact_after_s is not None and contact_after_s <= 7 * DAY)
     fields = {"bucket": 0, "store_id": 1, "associate_id": None, "source": "AutoTrader"} | kw
     return LeadRow(
-        received_at=received, contact_at=contact, channel=channel if contact else None, ttc=contact_after_s,
-        ttc_business=None, opted_out_at=None, **fields,  # type: ignore[arg-type]
+        channel=channel if contacted else None, contacted=contacted, within_7d=within, matured=matured,
+        opted_out=0, ttc=contact_after_s, ttc_business=None, **fields,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
-def test_a_cohort_is_judged_as_it_stood_at_a_moment() -> None:
-    # Given three leads 10, 9 and 8 days old, answered after 1 hour, 8 days and never
-    rows = [_lead(10, 3600), _lead(9, 8 * DAY), _lead(8)]
-    # Then now: two contacted, one of them within 7 days, and the cohort is matured
-    f = figures(rows, NOW, "w")
+def test_a_cohorts_rates_count_every_lead_and_need_it_matured() -> None:
+    # Given three matured leads, answered after 1 hour, after 8 days and never
+    rows = [_lead(3600), _lead(8 * DAY), _lead()]
+    # Then two are contacted, one of them within 7 days, over all three
+    f = figures(rows, "w")
     assert (f.leads, f.contacted, f.contacted_7d, f.matured_7d) == (3, 2, 1, True)
-    assert f.contact_rate_7d == pytest.approx(1 / 3)
-    # And 8.5 days ago: the third lead did not exist, the late contact had not happened, and the
-    # cohort was not matured, so it has no 7-day rate
-    then = figures(rows, NOW - timedelta(days=8.5), "w")
-    assert (then.leads, then.contacted, then.matured_7d, then.contact_rate_7d) == (2, 1, False, None)
+    assert f.contact_rate_7d == pytest.approx(1 / 3) and f.median_ttc == pytest.approx(4 * DAY + 1800)
+    # And one lead younger than 7 days takes the 7-day rate away from the whole cohort
+    young = figures([*rows, _lead(60, matured=0)], "w")
+    assert (young.contacted_7d, young.matured_7d, young.contact_rate_7d) == (2, False, None)
     # And with no leads every rate is null
-    assert figures([], NOW).contact_rate is None and figures([], NOW).as_json()["contact_rate_7d"] is None
+    assert figures([]).contact_rate is None and figures([]).as_json()["contact_rate_7d"] is None
 
 
 def test_by_channel_every_lead_is_the_denominator() -> None:
     # Given four leads: answered by email, by text, by phone, and not at all
-    rows = [_lead(9, 60, "email"), _lead(9, 120, "sms"), _lead(9, 30, "call"), _lead(9)]
+    rows = [_lead(60, "email"), _lead(120, "sms"), _lead(30, "call"), _lead()]
     # When grouped by channel
-    found = grouped(rows, "channel", NOW, Names())
+    found = grouped(rows, "channel", Names())
     # Then each channel counts its contacts over every lead, email, text and call in that order
     assert [(f.group, f.contacted, f.leads) for f in found] == [
         ("email", 1, 4),
         ("sms", 1, 4),
         ("call", 1, 4),
     ]
-    assert sum(f.contact_rate or 0 for f in found) == pytest.approx(figures(rows, NOW).contact_rate)
+    assert sum(f.contact_rate or 0 for f in found) == pytest.approx(figures(rows).contact_rate)
 
 
 def test_by_week_every_bucket_shows_and_associates_are_named() -> None:
-    rows = [_lead(9, 60, associate_id=7), _lead(9, bucket=2)]
-    weeks = grouped(rows, "week", NOW, Names([NOW.date(), NOW.date(), NOW.date()]))
+    rows = [_lead(60, associate_id=7), _lead(bucket=2)]
+    monday = date(2026, 11, 16)
+    weeks = grouped(rows, "week", Names([monday, monday, monday]))
     assert [w.leads for w in weeks] == [1, 0, 1]
-    people = grouped(rows, "associate", NOW, Names(associates={7: "Dana Lee"}))
+    people = grouped(rows, "associate", Names(associates={7: "Dana Lee"}))
     assert [p.group for p in people] == ["(unassigned)", "Dana Lee"]
 
 
@@ -111,5 +94,5 @@ def test_every_rate_shows_its_counts_and_changes_have_a_direction() -> None:
     assert points(0.4, 0.5).text == "−10 pts" and points(0.4, 0.5).tone == "worse"
     assert points(0.5, None).text == ""
     # And a cohort that is not matured shows no 7-day rate, only its count
-    young = figures([_lead(2, 60)], NOW)
+    young = figures([_lead(60, matured=0)])
     assert rate_7d(young) == "— · 1 lead, not 7 days old"
