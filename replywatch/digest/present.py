@@ -46,6 +46,8 @@ def rate_text(num: int, den: int) -> str:
 
 
 def rate_7d(f: CohortFigures) -> str:
+    if not f.leads:
+        return "no leads"
     leads = f"{f.leads} lead" + ("s" if f.leads != 1 else "")
     return rate_text(f.contacted_7d, f.leads) if f.matured_7d else f"{DASH} · {leads}, not 7 days old"
 

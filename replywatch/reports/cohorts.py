@@ -151,16 +151,9 @@ def figures(
         within_7d += row.within_7d
         ttc += [row.ttc] if row.ttc is not None else []
         ttc_business += [row.ttc_business] if row.ttc_business is not None else []
-    return CohortFigures(
-        group,
-        leads,
-        contacted,
-        within_7d,
-        matured,
-        opted_out,
-        tuple(sorted(ttc)),
-        tuple(sorted(ttc_business)),
-    )
+    durations = tuple(sorted(ttc)), tuple(sorted(ttc_business))
+    # A group without leads has nothing matured: an empty week may still be filling.
+    return CohortFigures(group, leads, contacted, within_7d, matured and leads > 0, opted_out, *durations)
 
 
 def grouped(rows: Sequence[LeadRow], by: str, names: Names) -> list[CohortFigures]:

@@ -62,6 +62,7 @@ def test_a_cohorts_rates_count_every_lead_and_need_it_matured() -> None:
     assert (young.contacted_7d, young.matured_7d, young.contact_rate_7d) == (2, False, None)
     # And with no leads every rate is null
     assert figures([]).contact_rate is None and figures([]).as_json()["contact_rate_7d"] is None
+    assert figures([]).matured_7d is False and rate_7d(figures([])) == "no leads"
 
 
 def test_by_channel_every_lead_is_the_denominator() -> None:
