@@ -8,7 +8,15 @@ from datetime import date, datetime
 
 from replywatch.digest.baseline import BaselineRange, baseline_range
 from replywatch.digest.scope import WEEK, Scope, monday, week_edges
-from replywatch.reports.cohorts import CohortFigures, LeadRow, Names, figures, grouped, read_leads
+from replywatch.reports.cohorts import (
+    CohortFigures,
+    LeadRow,
+    Names,
+    grouped,
+    pooled,
+    read_leads,
+    read_weeks,
+)
 from replywatch.reports.directory import associate_names
 from replywatch.reports.funnel import EVENTS, funnel_counts
 from replywatch.reports.metrics import first_received
@@ -72,65 +80,69 @@ class Digest:
 
 
 def build_digest(session: Session, scope: Scope, week: date, now: datetime, baseline_weeks: int) -> Digest:
-    """Reads the trend's weeks through the week just ended once, then judges them at `now`."""
+    """The trend's weeks summed in SQL; the headline week and the one before lead by lead, for the tables."""
     first = first_received(session, scope.store_ids)
     first_week = monday(first.astimezone(scope.zone).date()) if first else None
     headline_week = min(week, scope.latest_matured_week(now))
-    if first_week is None or headline_week < first_week:
-        trend_weeks: list[date] = []
-    else:
-        start = max(first_week, headline_week - (TREND_WEEKS - 1) * WEEK)
-        trend_weeks = [start + i * WEEK for i in range((headline_week - start) // WEEK + 1)]
-    read = _Read(session, scope, trend_weeks[0] if trend_weeks else week - WEEK, week, now)
+    trend = _trend(session, scope, first_week, headline_week, now)
     rng = baseline_range(session, scope, now, baseline_weeks)
-    headline = read.week(headline_week) if trend_weeks else None
+    read = _Read(session, scope, headline_week, now) if trend else None
     return Digest(
         scope=scope,
         week=week,
         now=now,
-        headline_week=headline_week if trend_weeks else None,
-        headline=headline,
-        before=read.week(headline_week - WEEK) if len(trend_weeks) > 1 else None,
+        headline_week=headline_week if trend else None,
+        headline=trend[-1].figures if trend else None,
+        before=trend[-2].figures if len(trend) > 1 else None,
         baseline=_baseline(session, scope, rng, now) if rng else None,
         baseline_weeks=baseline_weeks,
-        so_far=read.week(week),
-        so_far_before=_as_it_stood(session, scope, week - WEEK, now - WEEK),
-        trend=[TrendPoint(w, read.week(w)) for w in trend_weeks],
-        by_store=read.ranked("store", headline_week) if scope.is_group and trend_weeks else [],
-        by_associate=read.ranked("associate", headline_week) if trend_weeks else [],
-        by_source=read.ranked("source", headline_week) if trend_weeks else [],
-        by_channel=grouped(read.rows(headline_week), "channel", read.names) if trend_weeks else [],
+        so_far=_one_week(session, scope, week, now),
+        so_far_before=_one_week(session, scope, week - WEEK, now - WEEK),
+        trend=trend,
+        by_store=read.ranked("store") if read and scope.is_group else [],
+        by_associate=read.ranked("associate") if read else [],
+        by_source=read.ranked("source") if read else [],
+        by_channel=grouped(read.rows(headline_week), "channel", read.names) if read else [],
         waiting=untouched_leads(session, scope.window(week, 1), now),
         unplaced=digest_unmatched_replies(session, _reply_ranges(scope, week)),
         attention=needs_attention(session, scope.window(week, 1)),
-        funnel=_funnel(session, scope, week, read),
+        funnel=_funnel(session, scope, week, now),
     )
 
 
-class _Read:
-    """The leads of weeks `first` … `last`, read once, cut by week and grouped as the report groups them."""
+def _trend(
+    session: Session, scope: Scope, first_week: date | None, last: date, now: datetime
+) -> list[TrendPoint]:
+    """The matured weeks up to `last`, at most 12, from the first week with leads."""
+    if first_week is None or last < first_week:
+        return []
+    start = max(first_week, last - (TREND_WEEKS - 1) * WEEK)
+    weeks = [start + i * WEEK for i in range((last - start) // WEEK + 1)]
+    found = read_weeks(session, scope.window(start, len(weeks)), now, weeks)
+    return [TrendPoint(w, f) for w, f in zip(weeks, found, strict=True)]
 
-    def __init__(self, session: Session, scope: Scope, first: date, last: date, now: datetime) -> None:
-        self.first, self.now = first, now
-        weeks = (last - first) // WEEK + 1
-        self.names = Names(
-            [first + i * WEEK for i in range(weeks)],
-            {s.id: s.name for s in scope.stores if s.id is not None},
-            associate_names(session),
-        )
-        self._rows = read_leads(session, scope.window(first, weeks), now)
+
+def _one_week(session: Session, scope: Scope, week: date, at: datetime) -> CohortFigures:
+    """A week's figures as they stood at `at` (an earlier moment gives the same age as a younger week)."""
+    return read_weeks(session, scope.window(week, 1), at, [week])[0]
+
+
+class _Read:
+    """The leads of the headline week and the week before, lead by lead: the tables group them."""
+
+    def __init__(self, session: Session, scope: Scope, week: date, now: datetime) -> None:
+        self.week = week
+        self.names = Names({s.id: s.name for s in scope.stores if s.id is not None}, associate_names(session))
+        self._rows = read_leads(session, scope.window(week - WEEK, 2), now)
 
     def rows(self, week: date) -> list[LeadRow]:
-        i = (week - self.first) // WEEK
+        i = 1 - (self.week - week) // WEEK
         return [r for r in self._rows if r.bucket == i]
 
-    def week(self, week: date) -> CohortFigures:
-        return figures(self.rows(week), week.isoformat())
-
-    def ranked(self, by: str, week: date) -> list[Ranked]:
+    def ranked(self, by: str) -> list[Ranked]:
         """Highest 7-day contact rate first; the change against the same group's week before."""
-        before = {f.group: f for f in grouped(self.rows(week - WEEK), by, self.names)}
-        now = grouped(self.rows(week), by, self.names)
+        before = {f.group: f for f in grouped(self.rows(self.week - WEEK), by, self.names)}
+        now = grouped(self.rows(self.week), by, self.names)
         ranked = [Ranked(f, before.get(f.group)) for f in now]
         return sorted(ranked, key=lambda r: (-(r.figures.contact_rate_7d or 0), -r.figures.leads))
 
@@ -138,14 +150,10 @@ class _Read:
 def _baseline(session: Session, scope: Scope, rng: BaselineRange, now: datetime) -> Baseline:
     if not rng.formed:
         return Baseline(rng, None, [])
-    rows = read_leads(session, scope.window(rng.first_week, rng.weeks), now)
-    weekly = [figures([r for r in rows if r.bucket == i]).contact_rate_7d for i in range(rng.weeks)]
-    return Baseline(rng, figures(rows, "baseline"), [r for r in weekly if r is not None])
-
-
-def _as_it_stood(session: Session, scope: Scope, week: date, at: datetime) -> CohortFigures:
-    """A week's figures as they stood at an earlier moment (the same age as a younger week now)."""
-    return figures(read_leads(session, scope.window(week, 1), at), week.isoformat())
+    weeks = [rng.first_week + i * WEEK for i in range(rng.weeks)]
+    weekly = read_weeks(session, scope.window(rng.first_week, rng.weeks), now, weeks)
+    rates = [w.contact_rate_7d for w in weekly]
+    return Baseline(rng, pooled(weekly, "baseline"), [r for r in rates if r is not None])
 
 
 def baseline_figures(
@@ -164,7 +172,7 @@ def _reply_ranges(scope: Scope, week: date) -> list[tuple[int | None, datetime, 
     return ranges
 
 
-def _funnel(session: Session, scope: Scope, week: date, read: _Read) -> list[FunnelRow]:
+def _funnel(session: Session, scope: Scope, week: date, now: datetime) -> list[FunnelRow]:
     """Leads → Contact → Appointment → Show → Sold per source of the week just ended, when the CRM's
     events were imported."""
     counts = funnel_counts(session, scope.window(week, 1))
@@ -175,5 +183,6 @@ def _funnel(session: Session, scope: Scope, week: date, read: _Read) -> list[Fun
         mine = reached.setdefault(source, dict.fromkeys(EVENTS, 0))
         for event, n in events.items():
             mine[event] += n
-    by_source = sorted(grouped(read.rows(week), "source", read.names), key=lambda f: -f.leads)
+    rows = read_leads(session, scope.window(week, 1), now)
+    by_source = sorted(grouped(rows, "source", Names()), key=lambda f: -f.leads)
     return [FunnelRow(f.group, f.leads, f.contacted, reached.get(f.group, {})) for f in by_source]

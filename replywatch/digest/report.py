@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from replywatch.digest.scope import WEEK, Scope, monday
 from replywatch.errors import ReplywatchError
-from replywatch.reports.cohorts import GROUPINGS, CohortFigures, Names, grouped, read_leads
+from replywatch.reports.cohorts import GROUPINGS, CohortFigures, Names, grouped, read_leads, read_weeks
 from replywatch.reports.directory import associate_names
 from replywatch.reports.metrics import Window
 from replywatch.store import Session
@@ -23,11 +23,9 @@ def report(
         raise ReplywatchError(f"--to ({end.isoformat()}) must come after --from ({start.isoformat()})")
     weeks = _bucket_starts(start, end) if by == "week" else [start]
     window = Window({s.id: _edges(s.zone, weeks, end) for s in scope.stores if s.id is not None})
-    names = Names(
-        [monday(w) for w in weeks],
-        {s.id: s.name for s in scope.stores if s.id is not None},
-        associate_names(session),
-    )
+    if by == "week":
+        return read_weeks(session, window, as_of, [monday(w) for w in weeks])
+    names = Names({s.id: s.name for s in scope.stores if s.id is not None}, associate_names(session))
     return grouped(read_leads(session, window, as_of), by, names)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, case, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from replywatch.domain.vocabulary import Channel
@@ -48,9 +48,8 @@ class LeadRow(NamedTuple):
 
 @dataclass(frozen=True)
 class Names:
-    """How groups are labelled: each bucket's Monday, stores and associates by id."""
+    """How groups are labelled: stores and associates by id."""
 
-    weeks: Sequence[date] = ()
     stores: Mapping[int, str] = field(default_factory=dict)
     associates: Mapping[int, str] = field(default_factory=dict)
 
@@ -109,24 +108,72 @@ def _seconds(value: float | None) -> int | None:
 
 
 def read_leads(session: Session, window: Window, as_of: datetime) -> list[LeadRow]:
-    """The window's leads received by `as_of`, judged at it; one range scan per store on the leads'
-    (store_id, received_at) index, so the cost follows the window, not the history."""
-    contacted = Lead.contact_at <= as_of
+    """The window's leads received by `as_of`, judged at it, for the roll-ups by store, associate, source
+    and channel; one range scan per store on the leads' (store_id, received_at) index."""
     stmt = select(
         week_index(window),
         Lead.store_id,
         Lead.associate_id,
         Lead.source,
         Lead.contact_channel,
-        _flag(contacted),
-        _flag(and_(contacted, Lead.time_to_contact_s <= SEVEN_DAYS.total_seconds())),
-        _flag(Lead.received_at <= as_of - SEVEN_DAYS),
-        _flag(Lead.opted_out_at <= as_of),
+        *_judged(as_of),
         Lead.time_to_contact_s,
         Lead.time_to_contact_business_s,
     ).where(in_window(window), Lead.received_at <= as_of)
     # Core rows through the session's connection: the ORM's result machinery adds nothing to plain columns.
     return [LeadRow._make(row) for row in session.connection().execute(stmt).all()]
+
+
+def read_weeks(
+    session: Session, window: Window, as_of: datetime, weeks: Sequence[date]
+) -> list[CohortFigures]:
+    """The figures of each bucket of the window (every one, empty ones too), labelled by `weeks`: counts
+    summed in SQL, then the durations of the contacted leads only. A trend of many weeks costs little."""
+    received = (in_window(window), Lead.received_at <= as_of)
+    bucket = week_index(window).label("bucket")
+    c = select(bucket, *_judged(as_of)).where(*received).subquery().c
+    sums = select(c.bucket, func.count(), *(func.sum(c[n]) for n in ("contacted", "within_7d")))
+    sums = sums.add_columns(func.min(c.matured), func.sum(c.opted_out)).group_by(c.bucket)
+    counts = {b: rest for b, *rest in session.execute(sums)}
+    times: dict[int, tuple[list[int], list[int]]] = {}
+    stmt = select(week_index(window), Lead.time_to_contact_s, Lead.time_to_contact_business_s)
+    for i, ttc, business in session.connection().execute(stmt.where(*received, Lead.contact_at <= as_of)):
+        mine = times.setdefault(i, ([], []))
+        mine[0].extend([ttc] if ttc is not None else [])
+        mine[1].extend([business] if business is not None else [])
+    return [_week(w.isoformat(), counts.get(i), times.get(i, ([], []))) for i, w in enumerate(weeks)]
+
+
+def _week(group: str, counts: list[Any] | None, times: tuple[list[int], list[int]]) -> CohortFigures:
+    leads, contacted, within_7d, matured, opted_out = (int(v or 0) for v in counts or [0] * 5)
+    durations = tuple(sorted(times[0])), tuple(sorted(times[1]))
+    matured_7d = bool(matured) and leads > 0
+    return CohortFigures(group, leads, contacted, within_7d, matured_7d, opted_out, *durations)
+
+
+def pooled(weeks: Sequence[CohortFigures], group: str) -> CohortFigures:
+    """Several weeks as one cohort (a baseline): counts added, durations pooled."""
+    return CohortFigures(
+        group,
+        sum(w.leads for w in weeks),
+        sum(w.contacted for w in weeks),
+        sum(w.contacted_7d for w in weeks),
+        all(w.matured_7d for w in weeks if w.leads) and any(w.leads for w in weeks),
+        sum(w.opted_out for w in weeks),
+        tuple(sorted(t for w in weeks for t in w.ttc)),
+        tuple(sorted(t for w in weeks for t in w.ttc_business)),
+    )
+
+
+def _judged(as_of: datetime) -> tuple[ColumnElement[int], ...]:
+    """A lead at `as_of`: contacted, contacted within 7 days, 7 days old, opted out (1 or 0 each)."""
+    contacted = Lead.contact_at <= as_of
+    return (
+        _flag(contacted).label("contacted"),
+        _flag(and_(contacted, Lead.time_to_contact_s <= SEVEN_DAYS.total_seconds())).label("within_7d"),
+        _flag(Lead.received_at <= as_of - SEVEN_DAYS).label("matured"),
+        _flag(Lead.opted_out_at <= as_of).label("opted_out"),
+    )
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -157,7 +204,7 @@ def figures(
 
 
 def grouped(rows: Sequence[LeadRow], by: str, names: Names) -> list[CohortFigures]:
-    """The figures per week (every bucket, empty ones too), store, associate, source or contact channel.
+    """The figures per store, associate, source or contact channel (per week: `read_weeks`).
 
     By channel, each row keeps every lead as its denominator and counts the contacts made on that channel:
     the channels' rates add up to the contact rate, and each has its own time to contact."""
@@ -165,8 +212,6 @@ def grouped(rows: Sequence[LeadRow], by: str, names: Names) -> list[CohortFigure
         seen = {r.channel for r in rows if r.channel is not None}
         order = [c for c in CHANNEL_ORDER if c in seen] + sorted(seen - set(CHANNEL_ORDER))
         return [figures(rows, c, lambda r, c=c: r.channel == c) for c in order]  # type: ignore[misc]
-    if by == "week":
-        return [figures((r for r in rows if r.bucket == i), w.isoformat()) for i, w in enumerate(names.weeks)]
     label = _labeller(by, names)
     groups: dict[str, list[LeadRow]] = {}
     for row in rows:

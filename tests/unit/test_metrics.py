@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import random
 import statistics
-from datetime import date
 
 import pytest
 
 from replywatch.digest.present import duration, points, rate_7d, rate_text
-from replywatch.reports.cohorts import LeadRow, Names, figures, grouped
+from replywatch.reports.cohorts import LeadRow, Names, figures, grouped, pooled
 from replywatch.reports.metrics import quantile
 
 
@@ -79,13 +78,15 @@ def test_by_channel_every_lead_is_the_denominator() -> None:
     assert sum(f.contact_rate or 0 for f in found) == pytest.approx(figures(rows).contact_rate)
 
 
-def test_by_week_every_bucket_shows_and_associates_are_named() -> None:
-    rows = [_lead(60, associate_id=7), _lead(bucket=2)]
-    monday = date(2026, 11, 16)
-    weeks = grouped(rows, "week", Names([monday, monday, monday]))
-    assert [w.leads for w in weeks] == [1, 0, 1]
+def test_associates_are_named_and_a_baseline_pools_its_weeks() -> None:
+    rows = [_lead(60, associate_id=7), _lead()]
     people = grouped(rows, "associate", Names(associates={7: "Dana Lee"}))
     assert [p.group for p in people] == ["(unassigned)", "Dana Lee"]
+    # And weeks pooled into one cohort add their counts and take the median over every duration
+    weeks = [figures([_lead(60), _lead()]), figures([_lead(600), _lead(6000)])]
+    base = pooled(weeks, "baseline")
+    assert (base.leads, base.contacted, base.contacted_7d, base.matured_7d) == (4, 3, 3, True)
+    assert base.median_ttc == 600
 
 
 def test_every_rate_shows_its_counts_and_changes_have_a_direction() -> None:
