@@ -1,10 +1,11 @@
 """Contact figures of lead cohorts as they stood at a moment: the one implementation behind the digest and
 `replywatch report`.
 
-A cohort's leads are read as they stood at a moment `as_of`, in one query: a lead received after it
-does not exist yet, a contact or an opt-out after it has not happened, and a cohort is *matured* for the
-7-day rate when every one of its leads was at least 7 days old. The roll-ups (per week, store, associate,
-source, channel) are then made in Python from those rows.
+A cohort's leads are judged in SQL as they stood at a moment `as_of`: a lead received after it does not
+exist yet, a contact or an opt-out after it has not happened, and a cohort is *matured* for the 7-day rate
+when every one of its leads was at least 7 days old. Weeks are summed in SQL (`read_weeks`); the roll-ups
+by store, associate, source and channel are made from the leads' rows (`read_leads`, `grouped`). Both
+read on the leads' (store_id, received_at) index, so the cost follows the range, not the history.
 """
 
 from __future__ import annotations
