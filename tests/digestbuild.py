@@ -150,20 +150,19 @@ def _p90(values: list[int]) -> float:
     return float(values[0]) if len(values) == 1 else statistics.quantiles(values, n=10, method="inclusive")[8]
 
 
-def headline(text: str) -> dict[str, str]:
-    """Label → this week's cell, from the text part's headline table (columns two spaces apart)."""
-    found = {}
-    for line in text.replace("\r\n", "\n").split("\n\n", 2)[1].splitlines()[1:]:
-        cells = re.split(r"\s{2,}", line.strip())
-        if len(cells) >= 2:
-            found[cells[0]] = cells[1]
-    return found
-
-
-def rate(cell: str) -> tuple[int, int]:
-    m = re.search(r"\((\d+) of (\d+)\)", cell)
-    assert m, cell
-    return int(m.group(1)), int(m.group(2))
+def sentences(text: str) -> dict[str, Any]:
+    """The figures the digest's sentences state: the headline week's 7-day contact (contacted, leads),
+    its median time to contact in minutes, and the week just ended so far (contacted, leads)."""
+    flat = " ".join(text.split())
+    seven = re.search(r"answered within 7 days \((\d+) of (\d+)\)", flat)
+    median = re.search(r"Time to contact: median (.+?), 9 in 10", flat)
+    so_far = re.search(r"so far: [\d—]+%? · (\d+) of (\d+) answered", flat)
+    assert seven and median and so_far, flat[:600]
+    return {
+        "7d": (int(seven[1]), int(seven[2])),
+        "median_ttc_min": minutes(median[1]),
+        "so_far": (int(so_far[1]), int(so_far[2])),
+    }
 
 
 def minutes(cell: str) -> float | None:

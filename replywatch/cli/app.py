@@ -21,6 +21,7 @@ from replywatch.cli import (
     polling,
     purge,
     quarantine,
+    report,
     review,
     setup,
 )
@@ -70,6 +71,7 @@ polling.register(app)
 data.register(app)
 digest.register(app)
 funnel.register(app)
+report.register(app)
 review.register(app)
 classify.register(app)
 purge.register(app)

@@ -164,19 +164,21 @@ def baseline_show(ctx: typer.Context) -> None:
 def _print_baselines(rt: Runtime, targets: list[Scope]) -> None:
     from replywatch.digest.baseline import baseline_range
     from replywatch.digest.build import baseline_figures
-    from replywatch.digest.present import HEADLINE, show
+    from replywatch.digest.present import duration, rate_text
 
     rows: list[list[str]] = []
-    at = now()
+    at, needed = now(), rt.settings.digest.baseline_weeks
     with rt.sessions() as session:
         for scope in targets:
-            rng = baseline_range(session, scope, at, rt.settings.digest.baseline_weeks)
-            figures = baseline_figures(session, scope, rng, at)
-            if rng is None or figures is None:
-                rows.append([scope.title, "none yet", "", "", ""])
+            rng = baseline_range(session, scope, at, needed)
+            base = baseline_figures(session, scope, rng, at)
+            if rng is None or base is None or base.figures is None:
+                have = rng.weeks if rng else 0
+                rows.append([scope.title, f"forming ({have} of {needed} weeks)", "", "", ""])
                 continue
+            f = base.figures
             weeks = f"{rng.first_week.isoformat()} to {rng.last_week.isoformat()}"
-            how = "pinned" if rng.pinned else f"first {rng.weeks} complete weeks"
-            rows.append([scope.title, weeks, how, show(HEADLINE[1], figures), show(HEADLINE[3], figures)])
+            how = "pinned" if rng.pinned else f"first {rng.weeks} matured weeks"
+            rows.append([scope.title, weeks, how, rate_text(f.contacted_7d, f.leads), duration(f.median_ttc)])
     columns = ("Scope", "Weeks", "How", "7-day contact rate", "Median time-to-contact")
     print_table("Baselines", columns, rows)

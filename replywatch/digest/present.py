@@ -1,87 +1,27 @@
-"""The digest's figures as a manager reads them: rates with their counts, durations, changes, tone."""
+"""The digest's figures as a manager reads them: three sentences, rates with their counts, changes, tone."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
-from replywatch.reports.metrics import Counts, Figures
+from replywatch.digest.build import Digest, Ranked
+from replywatch.domain.vocabulary import Channel
+from replywatch.reports.cohorts import CohortFigures
 
 DASH = "—"
+MIN_LEADS = 5  # a group needs this many leads in both weeks before its change is worth a sentence
+CHANNEL_NAMES = {Channel.EMAIL.value: "Email", Channel.SMS.value: "Text", Channel.CALL.value: "Call"}
 
 
 @dataclass(frozen=True)
 class Shown:
     text: str
-    tone: str = ""  # "better", "worse" or "" (no change, or no better direction)
+    tone: str = ""  # "better", "worse" or "" (no change, or nothing to compare with)
 
 
-@dataclass(frozen=True)
-class Metric:
-    label: str
-    kind: str  # "count", "rate" or "duration"
-    value: Callable[[Figures], float | None]
-    parts: Callable[[Counts], tuple[int, int]] | None = None  # a rate's numerator and denominator
-    better: int = 1  # +1 higher is better, -1 lower is better, 0 neither
-
-
-@dataclass(frozen=True)
-class Line:
-    label: str
-    this: str
-    last: str
-    vs_last: Shown
-    baseline: str
-    vs_baseline: Shown
-
-
-def _rate(label: str, parts: Callable[[Counts], tuple[int, int]], better: int = 1) -> Metric:
-    def value(f: Figures) -> float | None:
-        num, den = parts(f.counts)
-        return num / den if den else None
-
-    return Metric(label, "rate", value, parts, better)
-
-
-def _count(label: str, get: Callable[[Counts], int], better: int = 0) -> Metric:
-    return Metric(label, "count", lambda f: get(f.counts) / f.weeks, better=better)
-
-
-def _duration(label: str, get: Callable[[Figures], float | None]) -> Metric:
-    return Metric(label, "duration", get, better=-1)
-
-
-HEADLINE = (
-    _count("Leads", lambda c: c.leads),
-    _rate("7-day contact rate", lambda c: (c.contacted_7d, c.eligible_7d)),
-    _rate("Contact rate to date", lambda c: (c.contacted, c.leads)),
-    _duration("Median time-to-contact", lambda f: f.ttc.median),
-    _duration("p90 time-to-contact", lambda f: f.ttc.p90),
-    _duration("Median time-to-contact, business hours", lambda f: f.ttc_business.median),
-    _duration("p90 time-to-contact, business hours", lambda f: f.ttc_business.p90),
-    _duration("Median first response", lambda f: f.first_response.median),
-    _duration("p90 first response", lambda f: f.first_response.p90),
-    _duration("Median first response, business hours", lambda f: f.first_response_business.median),
-    _duration("p90 first response, business hours", lambda f: f.first_response_business.p90),
-    _rate("Contacted within 1 hour", lambda c: (c.within_1h, c.eligible_1h)),
-    _rate("Contacted within 24 hours", lambda c: (c.within_24h, c.eligible_24h)),
-    _rate("Uncontacted after 48 hours", lambda c: (c.uncontacted_48h, c.eligible_48h), better=-1),
-    _count("Opt-outs", lambda c: c.opted_out, better=-1),
-    _count("Bouncing addresses", lambda c: c.bouncing, better=-1),
-    _count("Awaiting review", lambda c: c.awaiting_review),
-)
-BREAKDOWN = (
-    ("Leads", HEADLINE[0]),
-    ("Contact to date", HEADLINE[2]),
-    ("7-day contact", HEADLINE[1]),
-    ("Median TTC", HEADLINE[3]),
-    ("Median TTC, business", HEADLINE[5]),
-    ("p90 TTC", HEADLINE[4]),
-    ("Median first response", HEADLINE[7]),
-    ("Within 1 h", HEADLINE[11]),
-    ("Uncontacted 48 h", HEADLINE[13]),
-    ("Opt-outs", HEADLINE[14]),
-)
+def day(d: date) -> str:
+    return f"{d.day} {d.strftime('%b')}"
 
 
 def duration(seconds: float | None) -> str:
@@ -97,61 +37,137 @@ def duration(seconds: float | None) -> str:
 
 
 def percent(value: float | None) -> str:
-    return DASH if value is None else f"{value * 100:.1f}%"
+    return DASH if value is None else f"{value * 100:.0f}%"
 
 
-def number(value: float) -> str:
-    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+def rate_text(num: int, den: int) -> str:
+    """ "62% · 31 of 50": a rate is never shown without its counts."""
+    return f"{percent(num / den if den else None)} · {num} of {den}"
 
 
-def show(metric: Metric, f: Figures, compact: bool = False) -> str:
-    """A figure as text: a rate with its counts beside it, a count (per week for a baseline), a duration."""
-    value = metric.value(f)
-    if metric.kind == "duration":
-        return duration(value)
-    if metric.kind == "count":
-        return number(value or 0) + (" a week" if f.weeks > 1 and not compact else "")
-    assert metric.parts is not None
-    return rate_text(*metric.parts(f.counts), compact=compact)
+def rate_7d(f: CohortFigures) -> str:
+    if not f.leads:
+        return "no leads"
+    leads = f"{f.leads} lead" + ("s" if f.leads != 1 else "")
+    return rate_text(f.contacted_7d, f.leads) if f.matured_7d else f"{DASH} · {leads}, not 7 days old"
 
 
-def rate_text(num: int, den: int, compact: bool = False) -> str:
-    """ "62.5% (25 of 40)": a rate is never shown without its count."""
-    rate = percent(num / den if den else None)
-    return f"{rate} ({num}/{den})" if compact else f"{rate} ({num} of {den})"
-
-
-def change(metric: Metric, now: Figures, then: Figures | None) -> Shown:
-    """The change from `then` to `now`, green when it went the better way, red when the worse."""
-    a, b = metric.value(now), metric.value(then) if then is not None else None
-    if a is None or b is None:
+def points(now: float | None, then: float | None) -> Shown:
+    """The change in whole percentage points, green when up, red when down."""
+    if now is None or then is None:
         return Shown("")
-    delta = a - b
-    tone = "" if delta == 0 or metric.better == 0 else ("better" if delta * metric.better > 0 else "worse")
-    if metric.kind == "rate":
-        return Shown(f"{_sign(delta)}{abs(delta) * 100:.1f} pts", tone)
-    if metric.kind == "duration":
-        return Shown(f"{_sign(delta)}{duration(abs(delta))}" if abs(delta) >= 60 else "±0 min", tone)
-    return Shown(f"{_sign(delta)}{number(round(abs(delta), 1))}", tone)
+    delta = round((now - then) * 100)
+    if delta == 0:
+        return Shown("±0 pts")
+    return Shown(f"{'+' if delta > 0 else '−'}{abs(delta)} pts", "better" if delta > 0 else "worse")
 
 
-def _sign(delta: float) -> str:
-    return "+" if delta > 0 else "−" if delta < 0 else "±"
+def ranked_change(row: Ranked) -> Shown:
+    return points(row.figures.contact_rate_7d, row.before.contact_rate_7d if row.before else None)
 
 
-def headline(this: Figures, last: Figures, baseline: Figures | None) -> list[Line]:
-    return [
-        Line(
-            m.label,
-            show(m, this),
-            show(m, last),
-            change(m, this, last),
-            show(m, baseline) if baseline is not None else DASH,
-            change(m, this, baseline),
-        )
-        for m in HEADLINE
+def sentences(d: Digest) -> list[str]:
+    """What a manager can repeat: contact against the baseline, time to contact, the biggest mover."""
+    if d.headline is None or d.headline_week is None:
+        if d.so_far.leads == 0 and not d.trend:
+            return ["No leads yet: the first contact rate comes 7 days after the first week with leads ends."]
+        return [
+            "No week's leads are all 7 days old yet, so there is no 7-day contact rate to show; "
+            f"the first one comes a week after the first week with leads ends. {baseline_state(d)}."
+        ]
+    h = d.headline
+    first = f"Contact: {percent(h.contact_rate_7d)} of the leads of the week of {day(d.headline_week)} "
+    first += f"answered within 7 days ({h.contacted_7d} of {h.leads}); " + _comparisons(d) + "."
+    return [first, _time_sentence(d), _mover_sentence(d)]
+
+
+def baseline_rate(d: Digest) -> float | None:
+    return d.baseline.figures.contact_rate_7d if d.baseline and d.baseline.figures else None
+
+
+def baseline_state(d: Digest) -> str:
+    """ "baseline 58% (4 weeks from 5 Oct)" or "baseline forming (2 of 4 weeks)"."""
+    rate = baseline_rate(d)
+    if d.baseline is None or rate is None:
+        have, needed = forming_weeks(d)
+        return f"baseline forming ({have} of {needed} weeks)"
+    rng = d.baseline.range
+    how = "pinned" if rng.pinned else "the first"
+    weeks = f"{rng.weeks} week" + ("s" if rng.weeks != 1 else "")
+    return f"baseline {percent(rate)} ({how} {weeks} from {day(rng.first_week)})"
+
+
+def forming_weeks(d: Digest) -> tuple[int, int]:
+    """How many matured weeks the automatic baseline has, of those it needs."""
+    return (d.baseline.range.weeks if d.baseline else 0), d.baseline_weeks
+
+
+def forming(d: Digest) -> str:
+    have, needed = forming_weeks(d)
+    return f"forming, {have} of {needed} weeks"
+
+
+def vs_baseline(d: Digest) -> Shown:
+    return points(d.headline.contact_rate_7d if d.headline else None, baseline_rate(d))
+
+
+def vs_before(d: Digest) -> Shown:
+    before = d.before.contact_rate_7d if d.before else None
+    return points(d.headline.contact_rate_7d if d.headline else None, before)
+
+
+def _comparisons(d: Digest) -> str:
+    parts = [baseline_state(d) + (f", {vs_baseline(d).text}" if vs_baseline(d).text else "")]
+    if d.before is not None and d.before.leads:
+        parts.append(f"the week before {percent(d.before.contact_rate_7d)}, {vs_before(d).text}")
+    return "; ".join(parts)
+
+
+def _time_sentence(d: Digest) -> str:
+    h = d.headline
+    assert h is not None
+    if not h.ttc:
+        return "Time to contact: none of that week's leads has answered yet."
+    text = f"Time to contact: median {duration(h.median_ttc)}, 9 in 10 within {duration(h.p90_ttc)}"
+    base = d.baseline.figures if d.baseline else None
+    if base is not None and base.ttc:
+        text += f" (baseline median {duration(base.median_ttc)})"
+    return text + "."
+
+
+def _mover_sentence(d: Digest) -> str:
+    """The associate, lead source or store whose 7-day rate moved most against the week before."""
+    kinds = (("store", d.by_store), ("associate", d.by_associate), ("lead source", d.by_source))
+    movers = [
+        (abs((r.figures.contact_rate_7d or 0) - (r.before.contact_rate_7d or 0)), kind, r)
+        for kind, rows in kinds
+        for r in rows
+        if r.before is not None and min(r.figures.leads, r.before.leads) >= MIN_LEADS
     ]
+    if not movers:
+        return f"No associate or lead source had {MIN_LEADS} leads in both weeks, so none is compared."
+    moved, kind, r = max(movers, key=lambda m: m[0])
+    assert r.before is not None
+    if round(moved, 2) == 0:
+        return "No associate or lead source moved against the week before."
+    direction = "rose" if (r.figures.contact_rate_7d or 0) > (r.before.contact_rate_7d or 0) else "fell"
+    return (
+        f"Biggest change: {r.figures.group} ({kind}) {direction} from {percent(r.before.contact_rate_7d)} "
+        f"to {percent(r.figures.contact_rate_7d)} ({r.figures.contacted_7d} of {r.figures.leads})."
+    )
 
 
-def breakdown_cells(f: Figures) -> list[str]:
-    return [show(metric, f, compact=True) for _, metric in BREAKDOWN]
+def so_far_sentence(d: Digest) -> str:
+    """The week just ended, compared only with the week before at the same age."""
+    now, then = d.so_far, d.so_far_before
+    if not now.leads:
+        return f"The week of {day(d.week)} brought no leads."
+    text = f"The week of {day(d.week)} so far: {rate_text(now.contacted, now.leads)} answered"
+    if then.leads:
+        change = points(now.contact_rate, then.contact_rate).text
+        text += f"; the week before at the same age: {rate_text(then.contacted, then.leads)}, {change}"
+    return text + "."
+
+
+def channel_name(channel: str) -> str:
+    return CHANNEL_NAMES.get(channel, channel.capitalize())

@@ -1,28 +1,35 @@
-"""The digest as HTML for mail clients (tables, inline CSS, all escaped) and as plain text, same figures."""
+"""The digest as HTML for mail clients (one 600 px column, inline styles, all escaped) and as plain text of
+at most 78 characters a line, with the same figures."""
 
 from __future__ import annotations
 
 import base64
 import re
+import textwrap
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from replywatch.config import Settings
-from replywatch.digest.build import Digest, FunnelRow, Row, TrendPoint, build_digest
+from replywatch.digest.build import Digest, FunnelRow, Ranked, build_digest
 from replywatch.digest.chart import HEIGHT_PX, WIDTH_PX, rate_chart
 from replywatch.digest.present import (
-    BREAKDOWN,
     DASH,
-    HEADLINE,
-    breakdown_cells,
+    baseline_rate,
+    channel_name,
+    day,
     duration,
-    headline,
+    forming,
     percent,
+    ranked_change,
+    rate_7d,
     rate_text,
+    sentences,
+    so_far_sentence,
 )
 from replywatch.digest.scope import Scope, scope_named, scopes
 from replywatch.errors import ReplywatchError
@@ -31,6 +38,7 @@ from replywatch.reports.funnel import EVENTS
 from replywatch.store import Session
 
 CHART_CID = "contact-trend@replywatch"
+TEXT_WIDTH = 78
 TONES = {"better": "#1a7f37", "worse": "#c62828", "": "#555555"}
 _ENV = Environment(
     loader=PackageLoader("replywatch.digest", "templates"),
@@ -51,13 +59,13 @@ class Rendered:
 
 def render(digest: Digest, *, inline_chart: bool = False) -> Rendered:
     """Mail parts; with `inline_chart` the HTML carries the chart as a data: URI (a file to open)."""
-    baseline_rate = HEADLINE[1].value(digest.baseline) if digest.baseline else None
-    png = rate_chart(digest.trend, baseline_rate)
+    band = digest.baseline.weekly_rates if digest.baseline else []
+    png = rate_chart(digest.trend, baseline_rate(digest), band)
     src = "data:image/png;base64," + base64.b64encode(png).decode() if inline_chart else f"cid:{CHART_CID}"
     context = _context(digest)
     html = _ENV.get_template("digest.html").render(context, chart_src=src, tones=TONES)
     text = _ENV.get_template("digest.txt").render(context)
-    return Rendered(_subject(digest), html, text, png)
+    return Rendered(subject(digest), html, text, png)
 
 
 def write_preview(
@@ -77,69 +85,77 @@ def write_preview(
     return scope
 
 
-def _subject(digest: Digest) -> str:
-    c = digest.this.counts
-    rate = percent(c.contacted / c.leads if c.leads else None)
-    subject = f"Contact digest: {digest.scope.title}, week of {_day(digest.week)}: "
-    subject += f"{c.leads} leads, {rate} contacted"
-    return re.sub(r"\s+", " ", subject)  # a name from the config must not break the header
-
-
-def _day(day: date) -> str:
-    return f"{day.day} {day.strftime('%b %Y')}"
+def subject(d: Digest) -> str:
+    """ "Contact 62% (baseline 58%) · Main Street Honda · week of 16 Nov": the headline's own figure."""
+    if d.headline is None or d.headline_week is None:
+        text = f"Contact: no week 7 days old yet · {d.scope.title} · week of {day(d.week)}"
+    else:
+        rate = baseline_rate(d)
+        base = f"baseline {percent(rate)}" if rate is not None else f"baseline {forming(d)}"
+        text = f"Contact {percent(d.headline.contact_rate_7d)} ({base}) · {d.scope.title}"
+        text += f" · week of {day(d.headline_week)}"
+    return re.sub(r"\s+", " ", text)  # a name from the config must not break the header
 
 
 def _context(d: Digest) -> dict[str, Any]:
-    lines = headline(d.this, d.last, d.baseline)
+    zones = {s.id: s.zone for s in d.scope.stores}
     return {
         "title": d.scope.title,
-        "week": _day(d.week),
-        "period": f"Monday {_day(d.week)} to Sunday {_day(d.week + timedelta(days=6))}",
-        "baseline_text": _baseline_text(d),
-        "lines": lines,
-        "headline_rows": [
-            [x.label, x.this, x.last, x.vs_last.text, x.baseline, x.vs_baseline.text] for x in lines
-        ],
-        "partial": d.this.counts.eligible_7d < d.this.counts.leads,
-        "trend": [
-            [
-                _day(p.week),
-                str(p.figures.leads),
-                rate_text(p.figures.contacted_7d, p.figures.eligible_7d),
-                duration(p.figures.ttc_median),
-            ]
-            for p in reversed(_since_first_lead(d.trend))
-        ],
-        "columns": [name for name, _ in BREAKDOWN],
+        "week": day(d.week),
+        "subject": subject(d),
+        "sentences": sentences(d),
+        "so_far": so_far_sentence(d),
+        "trend_title": f"7-day contact rate, last {len(d.trend)} matured weeks" if d.trend else "",
+        "trend": [[day(p.week), rate_7d(p.figures)] for p in reversed(d.trend)],
+        "chart_alt": "Chart: "
+        + "; ".join(f"{day(p.week)} {percent(p.figures.contact_rate_7d)}" for p in d.trend),
+        "headline_week": day(d.headline_week) if d.headline_week else "",
         "tables": _tables(d),
+        "channels": [
+            [channel_name(f.group), rate_text(f.contacted, f.leads), duration(f.median_ttc)]
+            for f in d.by_channel
+        ],
+        "waiting_total": d.waiting.total,
+        "waiting": [
+            f"{_local(w.received_at, zones.get(w.store_id, d.scope.zone))} · {w.name} · {w.source} · "
+            f"{w.associate} · lead {w.lead_id}"
+            for w in d.waiting.first
+        ],
+        "unplaced_total": d.unplaced.total,
+        "unplaced": [
+            f"{_local(u.sent_at, d.scope.zone)} · {channel_name(u.channel)} from {u.sender}"
+            for u in d.unplaced.first
+        ],
+        "detail": _detail_line(d),
         "funnel": [_funnel_cells(r) for r in d.funnel],
         "funnel_columns": ["Leads", "Contact", *(e.capitalize() for e in EVENTS)],
         "generated": d.now.strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 
-def _since_first_lead(trend: list[TrendPoint]) -> list[TrendPoint]:
-    """The trend table starts at the first week with leads (the chart keeps all 12 weeks)."""
-    first = next((i for i, p in enumerate(trend) if p.figures.leads), len(trend) - 1)
-    return trend[first:]
+def _tables(d: Digest) -> list[tuple[str, list[tuple[str, str, Any]]]]:
+    tables = [("Stores", d.by_store), ("Associates", d.by_associate), ("By lead source", d.by_source)]
+    return [(title, [_ranked_cells(r) for r in rows]) for title, rows in tables if rows]
 
 
-def _baseline_text(d: Digest) -> str:
-    rng = d.baseline_range
-    if rng is None:
-        return "No baseline yet: it forms from the first complete weeks with data."
-    how = "pinned" if rng.pinned else "the first complete weeks with data"
-    weeks = f"{rng.weeks} week" + ("s" if rng.weeks != 1 else "")
-    return f"Baseline: weeks of {_day(rng.first_week)} to {_day(rng.last_week)} ({weeks}, {how})."
+def _ranked_cells(row: Ranked) -> tuple[str, str, Any]:
+    return row.figures.group, rate_7d(row.figures), ranked_change(row)
 
 
-def _tables(d: Digest) -> list[tuple[str, list[tuple[str, list[str]]]]]:
-    tables = [("By store", d.by_store), ("By associate", d.by_associate), ("By lead source", d.by_source)]
-    return [(title, [_row(r) for r in rows]) for title, rows in tables if rows]
+def _local(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%a %d %b %H:%M").replace(" 0", " ")
 
 
-def _row(row: Row) -> tuple[str, list[str]]:
-    return row.label, breakdown_cells(row.figures)
+def _detail_line(d: Digest) -> str:
+    c = d.attention
+    parts = []
+    if c.awaiting_review:
+        parts.append(
+            f"{c.awaiting_review} of the week's leads have a reply awaiting review (replywatch review)"
+        )
+    if c.bouncing:
+        parts.append(f"{c.bouncing} have an address that bounced")
+    return ("Also: " + "; ".join(parts) + ".") if parts else ""
 
 
 def _funnel_cells(row: FunnelRow) -> tuple[str, list[str]]:
@@ -149,11 +165,31 @@ def _funnel_cells(row: FunnelRow) -> tuple[str, list[str]]:
     return row.source, [str(row.leads), share(row.contacted), *(share(row.reached.get(e, 0)) for e in EVENTS)]
 
 
-def text_table(header: list[str], rows: list[list[str]]) -> str:
-    """Columns padded to their widest cell, two spaces apart: readable in any mail client's plain view."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+def text_table(header: list[str], rows: list[list[str]], width: int = TEXT_WIDTH) -> str:
+    """Columns padded to their widest cell, two spaces apart; the first column is cut (with …) so that
+    no line passes `width`."""
+    table = [header, *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    rest = sum(widths[1:]) + 2 * (len(widths) - 1)
+    widths[0] = max(8, min(widths[0], width - rest))
+
+    def fit(cell: str, w: int) -> str:
+        return cell if len(cell) <= w else cell[: w - 1] + "…"
+
     return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
+        "  ".join(fit(c, w).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table
+    )
+
+
+def wrap(text: str, indent: str = "") -> str:
+    """Paragraphs (blank-line separated) refilled to the text width; long words are broken."""
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip())]
+    return "\n\n".join(
+        textwrap.fill(
+            p, TEXT_WIDTH, initial_indent=indent, subsequent_indent=indent or "", break_on_hyphens=False
+        )
+        for p in paragraphs
+        if p
     )
 
 
@@ -161,6 +197,15 @@ def _label_table(rows: list[tuple[str, list[str]]], header: list[str]) -> str:
     return text_table(header, [[label, *cells] for label, cells in rows])
 
 
-_ENV.filters["text_table_with"] = lambda rows, header: text_table(header, rows)
-_ENV.filters["label_table_with"] = _label_table
+def _ranked_table(rows: list[tuple[str, str, Any]], header: list[str]) -> str:
+    return text_table(header, [[name, rate, change.text] for name, rate, change in rows])
+
+
+_ENV.filters.update(
+    text_table_with=lambda rows, header: text_table(header, rows),
+    label_table_with=_label_table,
+    ranked_table_with=_ranked_table,
+    wrap=wrap,
+    bullet=lambda text: wrap(text, "  ").replace("  ", "- ", 1),
+)
 _ENV.globals.update(DASH=DASH, chart_width=WIDTH_PX, chart_height=HEIGHT_PX)

@@ -30,6 +30,7 @@ class Scope:
     stores: tuple[StoreRef, ...]
     recipients: tuple[str, ...]
     is_group: bool = False
+    widest: bool = False  # every configured store: it also shows what no store claims
 
     @property
     def zone(self) -> ZoneInfo:
@@ -60,6 +61,17 @@ class Scope:
 
     def is_complete(self, week: date, now: datetime) -> bool:
         return all(week_edges(s.zone, week, 1)[1] <= now for s in self.stores)
+
+    def latest_matured_week(self, now: datetime) -> date:
+        """The Monday of the last week whose every lead is 7 days old at `now`, in every store."""
+        week = self.latest_complete_week(now)
+        while not self.is_matured(week, now):
+            week -= WEEK
+        return week
+
+    def is_matured(self, week: date, now: datetime) -> bool:
+        """Ended at least 7 days before `now`: its 7-day contact rate is final."""
+        return self.is_complete(week, now - WEEK)
 
 
 def monday(day: date) -> date:
@@ -92,12 +104,13 @@ def scopes(session: Session, settings: Settings) -> list[Scope]:
     ids = store_ids(session)
     refs = [StoreRef(ids.get(s.name), s.name, s.zone) for s in settings.stores]
     found = [
-        Scope(ref.name, ref.name, (ref,), tuple(cfg.digest_recipients))
+        Scope(ref.name, ref.name, (ref,), tuple(cfg.digest_recipients), widest=len(refs) == 1)
         for ref, cfg in zip(refs, settings.stores, strict=True)
     ]
     if refs and (len(refs) > 1 or settings.digest.group_recipients):
         group = settings.digest.group_name
-        found.append(Scope(GROUP, group, tuple(refs), tuple(settings.digest.group_recipients), is_group=True))
+        recipients = tuple(settings.digest.group_recipients)
+        found.append(Scope(GROUP, group, tuple(refs), recipients, is_group=True, widest=True))
     return found
 
 

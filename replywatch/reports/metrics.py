@@ -1,17 +1,19 @@
-"""Weekly contact figures: SQL over a window of received times, on the leads' (store, received) index."""
+"""What the read-side queries share: windows of store-local weeks as UTC ranges on the leads'
+(store_id, received_at) index, percentiles, and the figures of the contact summary. The digest's and
+`report`'s figures come from reports/cohorts.py."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, text
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
-from replywatch.store.models import Lead, LeadIdentity, Match, Message
+from replywatch.store.models import Lead
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -23,16 +25,6 @@ class Window:
     """Per store id, the week boundaries as UTC instants: n + 1 instants bound n store-local weeks."""
 
     edges: Mapping[int, Sequence[datetime]]
-
-
-@dataclass(frozen=True)
-class Cell:
-    """The finest grain the queries return; every table of the digest is a roll-up of cells."""
-
-    week: int  # index of the week inside the window, 0 first
-    store_id: int
-    associate_id: int | None
-    source: str
 
 
 @dataclass(frozen=True)
@@ -104,26 +96,6 @@ class Figures:
         return cls(counts, ttc, ttc_business, first_response, first_response_business, weeks)
 
 
-@dataclass(frozen=True)
-class WindowData:
-    counts: dict[Cell, Counts]
-    durations: dict[Cell, Durations]
-
-    def figures(self, key: Callable[[Cell], K | None], weeks: int = 1) -> dict[K, Figures]:
-        """Roll cells up by `key` (cells whose key is None are left out)."""
-        counts: dict[K, Counts] = {}
-        durations: dict[K, Durations] = {}
-        for cell, c in self.counts.items():
-            k = key(cell)
-            if k is not None:
-                counts[k] = counts.get(k, Counts()) + c
-        for cell, d in self.durations.items():
-            k = key(cell)
-            if k is not None:
-                durations.setdefault(k, Durations()).extend(d)
-        return {k: Figures.of(c, durations.get(k, Durations()), weeks) for k, c in counts.items()}
-
-
 def quantile(ordered: Sequence[float], q: float) -> float | None:
     """Linear interpolation between closest ranks (as PostgreSQL's percentile_cont); None when empty."""
     if not ordered:
@@ -134,48 +106,7 @@ def quantile(ordered: Sequence[float], q: float) -> float | None:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-@dataclass(frozen=True)
-class TrendWeek:
-    """What the 12-week trend shows of one week: the 7-day contact rate's counts and the median."""
-
-    leads: int = 0
-    eligible_7d: int = 0
-    contacted_7d: int = 0
-    ttc_median: float | None = None
-
-
-def read_window(session: Session, window: Window, now: datetime) -> WindowData:
-    """Every figure of the window's leads; both queries start from the (store_id, received_at) index."""
-    _without_jit(session)
-    return WindowData(_counts(session, window, now), _durations(session, window))
-
-
-def read_trend(session: Session, window: Window, now: datetime) -> dict[int, TrendWeek]:
-    """Per week of the window (all its stores together): leads, the 7-day rate's counts, median time."""
-    _without_jit(session)
-    week = _week_index(window).label("week")
-    matured = Lead.received_at <= now - timedelta(days=7)
-    flags = (
-        _flag(matured).label("eligible"),
-        _flag(and_(matured, Lead.time_to_contact_s <= 7 * DAY)).label("hit"),
-    )
-    rows = select(week, *flags).where(in_window(window)).subquery()
-    stmt = select(rows.c.week, func.count(), func.sum(rows.c.eligible), func.sum(rows.c.hit)).group_by(
-        rows.c.week
-    )
-    times: dict[int, list[int]] = {}
-    contacted = select(week, Lead.time_to_contact_s).where(
-        in_window(window), Lead.time_to_contact_s.is_not(None)
-    )
-    for i, seconds in session.execute(contacted):
-        times.setdefault(i, []).append(seconds)
-    return {
-        i: TrendWeek(n, int(eligible or 0), int(hit or 0), quantile(sorted(times.get(i, [])), 0.5))
-        for i, n, eligible, hit in session.execute(stmt)
-    }
-
-
-def _without_jit(session: Session) -> None:
+def without_jit(session: Session) -> None:
     # PostgreSQL prices each lead's correlated subquery into the plan and then spends longer compiling
     # it (JIT, ~50 ms a query) than running it; for the rest of this transaction only.
     if session.get_bind().dialect.name == "postgresql":
@@ -199,7 +130,7 @@ def in_window(window: Window) -> ColumnElement[bool]:
     return or_(*ranges) if ranges else false()
 
 
-def _week_index(window: Window) -> ColumnElement[Any]:
+def week_index(window: Window) -> ColumnElement[Any]:
     per_store = []
     for store_id, edges in window.edges.items():
         weeks = case(*((Lead.received_at < end, i) for i, end in enumerate(edges[1:])), else_=-1)
@@ -211,74 +142,3 @@ def _week_index(window: Window) -> ColumnElement[Any]:
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
-
-
-def _counts(session: Session, window: Window, now: datetime) -> dict[Cell, Counts]:
-    ttc = Lead.time_to_contact_s
-    old = {span: Lead.received_at <= now - timedelta(seconds=span) for span in (HOUR, DAY, 2 * DAY, 7 * DAY)}
-    flags = {
-        "contacted": Lead.contact_at.is_not(None),
-        "eligible_7d": old[7 * DAY],
-        "contacted_7d": and_(old[7 * DAY], ttc <= 7 * DAY),
-        "eligible_1h": old[HOUR],
-        "within_1h": and_(old[HOUR], ttc <= HOUR),
-        "eligible_24h": old[DAY],
-        "within_24h": and_(old[DAY], ttc <= DAY),
-        "eligible_48h": old[2 * DAY],
-        "uncontacted_48h": and_(old[2 * DAY], or_(ttc.is_(None), ttc > 2 * DAY)),
-        "opted_out": Lead.opted_out_at.is_not(None),
-        "bouncing": or_(_bounced_addresses() > 0, _matched_count(Match.status == "matched", bounce=True) > 0),
-        "awaiting_review": _matched_count(Match.status == "review") > 0,
-    }
-    keys = _keys(window)
-    # A subquery, so that GROUP BY names the week column instead of repeating its CASE with new parameters.
-    rows = select(*keys, *(_flag(c).label(n) for n, c in flags.items())).where(in_window(window)).subquery()
-    stmt = select(
-        rows.c.week,
-        rows.c.store_id,
-        rows.c.associate_id,
-        rows.c.source,
-        func.count().label("leads"),
-        *(func.sum(rows.c[name]).label(name) for name in flags),
-    ).group_by(rows.c.week, rows.c.store_id, rows.c.associate_id, rows.c.source)
-    found: dict[Cell, Counts] = {}
-    for week, store_id, associate_id, source, *values in session.execute(stmt):
-        found[Cell(week, store_id, associate_id, source)] = Counts(*(int(v or 0) for v in values))
-    return found
-
-
-def _matched_count(*conditions: ColumnElement[bool], bounce: bool = False) -> ColumnElement[int]:
-    """How many matches of the row's lead meet the conditions: a correlated scalar subquery, which both
-    backends run per lead on ix_matches_lead_status (PostgreSQL turns EXISTS into a hash of every match)."""
-    stmt = select(func.count()).select_from(Match).where(Match.lead_id == Lead.id, *conditions)
-    if bounce:
-        stmt = stmt.join(Message, Message.id == Match.message_id).where(Message.kind == "bounce")
-    return stmt.scalar_subquery()
-
-
-def _bounced_addresses() -> ColumnElement[int]:
-    """How many of the row's lead's addresses a bounce reported as failing (on the lead_id index)."""
-    stmt = select(func.count()).select_from(LeadIdentity)
-    return stmt.where(LeadIdentity.lead_id == Lead.id, LeadIdentity.bounced_at.is_not(None)).scalar_subquery()
-
-
-def _keys(window: Window) -> tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]:
-    return (_week_index(window).label("week"), Lead.store_id, Lead.associate_id, Lead.source)
-
-
-def _durations(session: Session, window: Window) -> dict[Cell, Durations]:
-    """Only leads with a touch or a contact: the values the percentiles are taken over."""
-    stmt = select(
-        *_keys(window),
-        Lead.time_to_contact_s,
-        Lead.time_to_contact_business_s,
-        Lead.first_response_s,
-        Lead.first_response_business_s,
-    ).where(in_window(window), or_(Lead.first_touch_at.is_not(None), Lead.contact_at.is_not(None)))
-    found: dict[Cell, Durations] = {}
-    for week, store_id, associate_id, source, *values in session.execute(stmt):
-        target = found.setdefault(Cell(week, store_id, associate_id, source), Durations())
-        for bucket, value in zip(target.lists(), values, strict=True):
-            if value is not None:
-                bucket.append(value)
-    return found

@@ -98,7 +98,7 @@ def test_a_bounce_marks_the_leads_address_as_bouncing(tmp_path: Path, db_url: st
     with pipeline.sessions() as session:
         store = scope_named(scopes(session, pipeline.settings), "Main Street Honda")
         digest = build_digest(session, store, date(2026, 11, 2), at(30, 12), 4)
-    assert (digest.this.counts.leads, digest.this.counts.bouncing) == (2, 1)
+    assert (digest.so_far.leads, digest.attention.bouncing) == (2, 1)
 
 
 def touch_and_bounce(box: Maildir, address: str, day: int) -> None:

@@ -61,46 +61,50 @@ def _week_of_leads(db_url: str) -> tuple[Settings, sessionmaker[Session]]:
 def test_a_weeks_figures_per_store_associate_source_and_group(db_url: str) -> None:
     # Given leads around the edges of a store-local week, with known contact, opt-out, bounce and review
     settings, sessions = _week_of_leads(db_url)
-    # When the week's digests are built
+    # When the week's digests are built once the week has matured
     with sessions() as session:
         found = scopes(session, settings)
         honda = build_digest(session, scope_named(found, HONDA), WEEK, NOW, 4)
         group = build_digest(session, scope_named(found, "group"), WEEK, NOW, 4)
-    # Then the store's week runs Monday 00:00 to Monday 00:00 in its own zone
-    c = honda.this.counts
-    assert (c.leads, c.contacted, c.contacted_7d, c.eligible_7d) == (4, 3, 3, 4)
-    assert (c.within_1h, c.within_24h, c.uncontacted_48h, c.eligible_48h) == (1, 2, 2, 4)
-    assert (c.opted_out, c.bouncing, c.awaiting_review) == (1, 1, 1)
+    # Then the store's week runs Monday 00:00 to Monday 00:00 in its own zone, and it is the headline
+    h = honda.headline
+    assert honda.headline_week == WEEK and h is not None
+    assert (h.leads, h.contacted, h.contacted_7d, h.matured_7d, h.opted_out) == (4, 3, 3, True, 1)
+    assert (honda.attention.bouncing, honda.attention.awaiting_review) == (1, 1)
     # And medians and p90 are over the contacted leads (wall clock and business hours)
-    assert (honda.this.ttc.median, honda.this.ttc.p90) == (7200, pytest.approx(208800))
-    assert honda.this.ttc_business.median == 2400
-    assert honda.this.first_response.median == 1200
-    # And the breakdowns add up to the store
-    assert {r.label: r.figures.counts.leads for r in honda.by_associate} == {
-        "Dana Lee": 2,
-        "Marcus Johnson": 2,
-    }
-    assert {r.label: r.figures.counts.leads for r in honda.by_source} == {"AutoTrader": 3, "Cars.com": 1}
+    assert (h.median_ttc, h.p90_ttc) == (7200, pytest.approx(208800))
+    assert h.median_ttc_business == 2400
+    # And the breakdowns add up to the store, ranked by their 7-day contact rate
+    assert [(r.figures.group, r.figures.leads) for r in honda.by_associate] == [
+        ("Dana Lee", 2),
+        ("Marcus Johnson", 2),
+    ]
+    assert {r.figures.group: r.figures.leads for r in honda.by_source} == {"AutoTrader": 3, "Cars.com": 1}
     # And the roll-up takes each store's own week: Denver's Sunday 23:30 lead is last week's
-    assert group.this.counts.leads == 5
-    assert group.this.ttc.median == 6300
-    assert {r.label: r.figures.counts.leads for r in group.by_store} == {HONDA: 4, TOYOTA: 1}
-    assert group.last.counts.leads == 2
-    # And the trend ends with this week
-    assert [(p.week, p.figures.leads) for p in group.trend[-2:]] == [(date(2026, 10, 26), 2), (WEEK, 5)]
+    assert group.headline and group.headline.leads == 5
+    assert group.headline.median_ttc == 6300
+    assert {r.figures.group: r.figures.leads for r in group.by_store} == {HONDA: 4, TOYOTA: 1}
+    assert group.before and group.before.leads == 2
+    # And the trend holds matured weeks only, from the first week with leads to this one
+    assert [(p.week, p.figures.leads) for p in group.trend] == [(date(2026, 10, 26), 2), (WEEK, 5)]
 
 
-def test_a_rate_counts_only_leads_old_enough_to_judge(db_url: str) -> None:
-    # Given the same week, seen on the Monday it ended (07:00 in Chicago)
+def test_on_a_monday_the_headline_is_the_week_before_last(db_url: str) -> None:
+    # Given the same leads, and the digest of the week just ended on the Monday it ended (07:00 Chicago)
     settings, sessions = _week_of_leads(db_url)
+    monday = datetime(2026, 11, 9, 13, tzinfo=UTC)
     with sessions() as session:
-        honda = build_digest(
-            session, scopes(session, settings)[0], WEEK, datetime(2026, 11, 9, 13, tzinfo=UTC), 4
-        )
-    # Then only the Monday lead is 7 days old; all but Sunday's are 48 hours old
-    c = honda.this.counts
-    assert (c.contacted_7d, c.eligible_7d) == (1, 1)
-    assert (c.uncontacted_48h, c.eligible_48h) == (1, 3)
+        honda = build_digest(session, scopes(session, settings)[0], WEEK, monday, 4)
+    # Then the headline is the week of 26 Oct, whose leads are all 7 days old, not this week's few
+    assert honda.headline_week == date(2026, 10, 26)
+    assert honda.headline and (honda.headline.contacted_7d, honda.headline.leads) == (1, 1)
+    rendered = render(honda)
+    assert rendered.subject == (
+        "Contact 100% (baseline forming, 1 of 4 weeks) · Main Street Honda · week of 26 Oct"
+    )
+    # And the week just ended shows its contact so far (Marcus's lead answers only this afternoon)
+    assert (honda.so_far.leads, honda.so_far.contacted, honda.so_far.matured_7d) == (4, 2, False)
+    assert "week of 2 Nov so far: 50% · 2 of 4 answered" in " ".join(rendered.text.split())
 
 
 def test_baseline_is_the_first_complete_weeks_until_pinned(db_url: str) -> None:
@@ -121,7 +125,8 @@ def test_baseline_is_the_first_complete_weeks_until_pinned(db_url: str) -> None:
             False,
         )
         digest = build_digest(s, honda, WEEK, NOW, 2)
-        assert digest.baseline and digest.baseline.counts.contacted_7d == 1 and digest.baseline.weeks == 2
+        base = digest.baseline.figures if digest.baseline else None
+        assert base and (base.contacted_7d, base.leads, digest.baseline.range.weeks) == (1, 2, 2)  # type: ignore[union-attr]
     # When a manager pins weeks for everyone (any day names its week), then Honda alone, then re-pins
     with sessions() as s, s.begin():
         pin_baseline(s, found, EVERY_SCOPE, date(2026, 10, 21), date(2026, 10, 25), NOW)
@@ -136,8 +141,11 @@ def test_baseline_is_the_first_complete_weeks_until_pinned(db_url: str) -> None:
         again = baseline_range(s, group, NOW, 2)
         assert again and again.weeks == 3 and again.pinned
         # And a week that has not ended cannot be pinned
-        with pytest.raises(ReplywatchError, match="has not ended yet"):
+        with pytest.raises(ReplywatchError, match="has not ended 7 days ago yet"):
             pin_baseline(s, found, EVERY_SCOPE, date(2026, 11, 2), date(2026, 11, 16), NOW)
+        # And nor can one whose leads are not all 7 days old: its 7-day rate is not final
+        with pytest.raises(ReplywatchError, match="needs matured weeks"):
+            pin_baseline(s, found, EVERY_SCOPE, date(2026, 11, 2), date(2026, 11, 9), NOW)
 
 
 def test_funnel_events_import_once_and_show_per_source(db_url: str, tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ import statistics
 
 import pytest
 
-from replywatch.digest.present import HEADLINE, change, duration, headline, show
-from replywatch.reports.metrics import Cell, Counts, Durations, Figures, WindowData, quantile
+from replywatch.digest.present import duration, points, rate_7d, rate_text
+from replywatch.reports.cohorts import LeadRow, Names, figures, grouped, pooled
+from replywatch.reports.metrics import quantile
 
 
 def test_median_and_p90_are_the_usual_ones() -> None:
@@ -23,23 +24,6 @@ def test_median_and_p90_are_the_usual_ones() -> None:
     assert quantile([], 0.5) is None
 
 
-def test_roll_up_adds_counts_and_pools_durations() -> None:
-    # Given two associates' cells of one week
-    a = Cell(0, 1, 10, "AutoTrader")
-    b = Cell(0, 1, 11, "Cars.com")
-    data = WindowData(
-        {a: Counts(leads=3, contacted=2), b: Counts(leads=1, contacted=1)},
-        {a: Durations(ttc=[60, 600]), b: Durations(ttc=[6000])},
-    )
-    # When rolled up to the store
-    store = data.figures(lambda c: c.store_id)[1]
-    # Then counts add up and the median is over all three durations
-    assert (store.counts.leads, store.counts.contacted) == (4, 3)
-    assert store.ttc.median == 600
-    # And a key of None leaves cells out
-    assert data.figures(lambda c: c.source if c.associate_id == 10 else None).keys() == {"AutoTrader"}
-
-
 def test_durations_read_like_a_person_would_say_them() -> None:
     assert duration(None) == "—"
     assert duration(20) == "< 1 min"
@@ -49,36 +33,68 @@ def test_durations_read_like_a_person_would_say_them() -> None:
     assert duration(3 * 86400 + 7 * 3600) == "3 d 7 h"
 
 
-def _figures(leads: int, contacted_7d: int, eligible: int, ttc: list[int], weeks: int = 1) -> Figures:
-    counts = Counts(leads=leads, contacted=contacted_7d, eligible_7d=eligible, contacted_7d=contacted_7d)
-    return Figures.of(counts, Durations(ttc=ttc), weeks)
+DAY = 86400
+
+
+def _lead(
+    contact_after_s: int | None = None, channel: str = "email", matured: int = 1, **kw: object
+) -> LeadRow:
+    """A lead as read at a moment: contacted (after so many seconds) or not, 7 days old or not."""
+    contacted = int(contact_after_s is not None)
+    within = int(contacted and contact_after_s is not None and contact_after_s <= 7 * DAY)
+    fields = {"bucket": 0, "store_id": 1, "associate_id": None, "source": "AutoTrader"} | kw
+    return LeadRow(
+        channel=channel if contacted else None, contacted=contacted, within_7d=within, matured=matured,
+        opted_out=0, ttc=contact_after_s, ttc_business=None, **fields,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_a_cohorts_rates_count_every_lead_and_need_it_matured() -> None:
+    # Given three matured leads, answered after 1 hour, after 8 days and never
+    rows = [_lead(3600), _lead(8 * DAY), _lead()]
+    # Then two are contacted, one of them within 7 days, over all three
+    f = figures(rows, "w")
+    assert (f.leads, f.contacted, f.contacted_7d, f.matured_7d) == (3, 2, 1, True)
+    assert f.contact_rate_7d == pytest.approx(1 / 3) and f.median_ttc == pytest.approx(4 * DAY + 1800)
+    # And one lead younger than 7 days takes the 7-day rate away from the whole cohort
+    young = figures([*rows, _lead(60, matured=0)], "w")
+    assert (young.contacted_7d, young.matured_7d, young.contact_rate_7d) == (2, False, None)
+    # And with no leads every rate is null
+    assert figures([]).contact_rate is None and figures([]).as_json()["contact_rate_7d"] is None
+    assert figures([]).matured_7d is False and rate_7d(figures([])) == "no leads"
+
+
+def test_by_channel_every_lead_is_the_denominator() -> None:
+    # Given four leads: answered by email, by text, by phone, and not at all
+    rows = [_lead(60, "email"), _lead(120, "sms"), _lead(30, "call"), _lead()]
+    # When grouped by channel
+    found = grouped(rows, "channel", Names())
+    # Then each channel counts its contacts over every lead, email, text and call in that order
+    assert [(f.group, f.contacted, f.leads) for f in found] == [
+        ("email", 1, 4),
+        ("sms", 1, 4),
+        ("call", 1, 4),
+    ]
+    assert sum(f.contact_rate or 0 for f in found) == pytest.approx(figures(rows).contact_rate)
+
+
+def test_associates_are_named_and_a_baseline_pools_its_weeks() -> None:
+    rows = [_lead(60, associate_id=7), _lead()]
+    people = grouped(rows, "associate", Names(associates={7: "Dana Lee"}))
+    assert [p.group for p in people] == ["(unassigned)", "Dana Lee"]
+    # And weeks pooled into one cohort add their counts and take the median over every duration
+    weeks = [figures([_lead(60), _lead()]), figures([_lead(600), _lead(6000)])]
+    base = pooled(weeks, "baseline")
+    assert (base.leads, base.contacted, base.contacted_7d, base.matured_7d) == (4, 3, 3, True)
+    assert base.median_ttc == 600
 
 
 def test_every_rate_shows_its_counts_and_changes_have_a_direction() -> None:
-    # Given this week better than last on contact, slower on time-to-contact
-    this = _figures(40, 25, 40, [3600, 7200])
-    last = _figures(38, 19, 38, [600, 1200])
-    rate_metric, median_metric = HEADLINE[1], HEADLINE[3]
-    # Then the rate carries its counts, and each change says which way is better
-    assert show(rate_metric, this) == "62.5% (25 of 40)"
-    assert change(rate_metric, this, last).text == "+12.5 pts"
-    assert change(rate_metric, this, last).tone == "better"
-    assert change(median_metric, this, last).text == "+1 h 15 min"
-    assert change(median_metric, this, last).tone == "worse"
-    # And without leads old enough, a rate is a dash with its zero counts, and no change is claimed
-    empty = _figures(5, 0, 0, [])
-    assert show(rate_metric, empty) == "— (0 of 0)"
-    assert change(rate_metric, empty, last).text == ""
-
-
-def test_a_baselines_counts_are_per_week() -> None:
-    # Given a 4-week baseline with 160 leads
-    baseline = _figures(160, 80, 160, [60], weeks=4)
-    lines = {
-        line.label: line
-        for line in headline(_figures(45, 20, 45, [60]), _figures(40, 20, 40, [60]), baseline)
-    }
-    # Then leads are shown as a weekly average and compared as such
-    assert lines["Leads"].baseline == "40 a week"
-    assert lines["Leads"].vs_baseline.text == "+5"
-    assert lines["7-day contact rate"].baseline == "50.0% (80 of 160)"
+    # Then a rate carries its counts, and a change says which way it went, in whole points
+    assert rate_text(25, 40) == "62% · 25 of 40"
+    assert points(0.625, 0.5).text == "+12 pts" and points(0.625, 0.5).tone == "better"
+    assert points(0.4, 0.5).text == "−10 pts" and points(0.4, 0.5).tone == "worse"
+    assert points(0.5, None).text == ""
+    # And a cohort that is not matured shows no 7-day rate, only its count
+    young = figures([_lead(60, matured=0)])
+    assert rate_7d(young) == "— · 1 lead, not 7 days old"
