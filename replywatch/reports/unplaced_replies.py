@@ -77,6 +77,6 @@ def _in_ranges(ranges: Sequence[tuple[int | None, datetime, datetime]]) -> Colum
 
 
 def _who(name: str | None, sender: str | None) -> str:
-    if name and sender:
-        return f"{name} <{sender}>"
-    return name or sender or "(unknown sender)"
+    """The address or number: it outlives `purge`, which blanks display names, so a digest rendered
+    again after a purge reads as it did."""
+    return sender or name or "(unknown sender)"
