@@ -174,9 +174,7 @@ class Daemon:
                 shared.mark_lost(lost)
 
     def _watchdog(self, gen: Generation) -> None:
-        watchdog = Watchdog(
-            gen.shared, gen.settings.daemon, lambda w: SourceWorker(w.cfg, w.shared, self.interval)
-        )
+        watchdog = Watchdog(gen.shared, gen.settings.daemon)
         every = min(5.0, max(0.5, gen.settings.daemon.watchdog_grace_seconds / 4))
         while not gen.shared.stop.wait(every):
             gen.workers = watchdog.check(gen.workers)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
 
 from replywatch.config import DaemonConfig
 from replywatch.daemon.worker import Shared, SourceWorker
@@ -24,10 +23,8 @@ log = logging.getLogger("replywatch.daemon")
 class Watchdog:
     """Replaces the stuck workers of one daemon generation; `check` is called every few seconds."""
 
-    def __init__(
-        self, shared: Shared, config: DaemonConfig, spawn: Callable[[SourceWorker], SourceWorker]
-    ) -> None:
-        self.shared, self.config, self.spawn = shared, config, spawn
+    def __init__(self, shared: Shared, config: DaemonConfig) -> None:
+        self.shared, self.config = shared, config
         self.restarts = 0
 
     def check(self, workers: list[SourceWorker]) -> list[SourceWorker]:
@@ -41,13 +38,10 @@ class Watchdog:
         name, stuck = worker.cfg.name, worker.stuck_for()
         reason = f"stuck: no progress for {stuck:.0f} s; the worker was restarted"
         log.error("%s (lease released)", reason, extra={"source": name, "stuck_s": round(stuck)})
-        worker.abandon()
-        self.shared.hold(name, False)  # first: the heartbeat must not renew it meanwhile
-        with contextlib.suppress(Exception):  # the lease expires on its own if the store is down
-            self.shared.leases.release([name])
+        worker.abandon()  # its lease is given back at once
         with contextlib.suppress(Exception), self.shared.sessions() as session, session.begin():
             sources.record_poll(session, name, self.shared.now(), reason)
         self.restarts += 1
-        fresh = self.spawn(worker)
+        fresh = worker.successor()
         fresh.start()
         return fresh

@@ -107,7 +107,7 @@ class SourceWorker(threading.Thread):
     """Polls one source for the life of a daemon generation, or until the watchdog gives up on it
     (`abandon`): a worker that has made no progress for `stall_limit` seconds inside a turn is stuck."""
 
-    def __init__(self, cfg: SourceConfig, shared: Shared, interval: int | None = None) -> None:
+    def __init__(self, cfg: SourceConfig, shared: Shared, interval: float | None = None) -> None:
         super().__init__(name=f"source:{cfg.name}", daemon=True)
         self.cfg, self.shared = cfg, shared
         self.interval = float(interval or cfg.interval)
@@ -117,8 +117,8 @@ class SourceWorker(threading.Thread):
         # An IMAP source waits in IDLE between polls, holding its lease; it is never "not due".
         self.idles = cfg.type == "imap"
         self.abandoned = threading.Event()
-        self._turn_since: float | None = None  # monotonic: in a turn since, or None between turns
-        self._progress_at = time.monotonic()
+        self._in_turn = False
+        self._progress_at = time.monotonic()  # the last progress, or the start of the turn
         self._down_since: datetime | None = None  # the first failure of the current run of failures
 
     # -- for the watchdog ------------------------------------------------------------------------
@@ -127,18 +127,22 @@ class SourceWorker(threading.Thread):
 
     def stuck_for(self) -> float:
         """Seconds without progress inside a turn (0 between turns: waiting for the next is not stuck)."""
-        if self._turn_since is None:
-            return 0.0
-        return time.monotonic() - max(self._progress_at, self._turn_since)
+        return time.monotonic() - self._progress_at if self._in_turn else 0.0
 
     def abandon(self) -> None:
-        """Given up on by the watchdog: this thread ends as soon as it can and touches the lease no more
-        (a new worker holds it); a source that can cut its link (`abort`) is asked to, to wake a read."""
+        """Given up on by the watchdog: the lease is given back now, and this thread ends as soon as it can
+        and touches the lease no more (its successor may hold it); a source that can cut its link
+        (`abort`) is asked to, to wake a blocked read."""
         self.abandoned.set()
+        self._give_back()
         abort = getattr(self.source, "abort", None)
         if abort is not None:
             with contextlib.suppress(Exception):
                 abort()
+
+    def successor(self) -> SourceWorker:
+        """A new worker for the same source, to take over from an abandoned one."""
+        return SourceWorker(self.cfg, self.shared, self.interval)
 
     def _over(self) -> bool:
         return self.shared.stop.is_set() or self.abandoned.is_set()
@@ -150,7 +154,8 @@ class SourceWorker(threading.Thread):
     def run(self) -> None:
         self.print = fingerprint(self.cfg)
         while not self._over():
-            self._turn_since = time.monotonic()
+            self._in_turn = True
+            self.progressed()
             try:
                 wait = self._turn()
             except Exception as exc:  # never let one source's surprise end its thread or keep its lease
@@ -161,7 +166,7 @@ class SourceWorker(threading.Thread):
                 self._release()
                 wait = self._backoff()
             finally:
-                self._turn_since = None
+                self._in_turn = False
             if wait > 0 and not self._over():
                 self.shared.stop.wait(wait * random.uniform(0.9, 1.1))
         self._release()
@@ -199,13 +204,14 @@ class SourceWorker(threading.Thread):
         return self.interval if ok else self._not_due_for()
 
     def _release(self) -> None:
+        if not self.abandoned.is_set() and self.cfg.name in self.shared.held_now():
+            self._give_back()  # (an abandoned worker gave it back already; its successor may hold it now)
+
+    def _give_back(self) -> None:
         name = self.cfg.name
-        if self.abandoned.is_set():
-            return  # the watchdog released it; a new worker may hold it now
-        if name in self.shared.held_now():
-            self.shared.hold(name, False)  # first, so that the heartbeat does not renew it meanwhile
-            with contextlib.suppress(Exception):  # the lease expires on its own if the store is down
-                self.shared.leases.release([name])
+        self.shared.hold(name, False)  # first, so that the heartbeat does not renew it meanwhile
+        with contextlib.suppress(Exception):  # the lease expires on its own if the store is down
+            self.shared.leases.release([name])
 
     def _backoff(self) -> float:
         """After a failure outside a poll: its backoff, or a few seconds when the store cannot say."""

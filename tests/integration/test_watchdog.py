@@ -61,7 +61,7 @@ def test_a_worker_stuck_in_a_read_is_replaced_and_the_source_polled_again(
     real = wired_pipeline(sessions, cfg)
     shared = Shared(sessions, real, Leases(sessions, "daemon-a", 30), threading.Event())
     workers = [SourceWorker(cfg.sources[0], shared)]
-    watchdog = Watchdog(shared, cfg.daemon, lambda w: SourceWorker(w.cfg, w.shared))
+    watchdog = Watchdog(shared, cfg.daemon)
     stuck = workers[0]
 
     def watched() -> int:
