@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from replywatch.clock import iso_z
@@ -75,12 +75,16 @@ def unmatched_count(
     return session.scalar(stmt) or 0
 
 
+def unplaced_reply() -> tuple[ColumnElement[bool], ...]:
+    """The rule for a reply we could not place: a customer's own words, inbound, that no lead holds
+    (matched or in review) and that no person rejected. `messages list --unmatched`, `status` and the
+    digest (`reports.unplaced_replies`) all count by it."""
+    placed = exists().where(Match.message_id == Message.id, Match.status != MatchStatus.UNMATCHED)
+    return (Message.direction == Direction.INBOUND, Message.kind.in_(REPLY_KINDS), ~placed)
+
+
 def _unmatched(stmt: Select[Any], since: datetime | None, until: datetime | None) -> Select[Any]:
-    stmt = stmt.join(Match, Match.message_id == Message.id).where(
-        Match.status == MatchStatus.UNMATCHED,
-        Message.direction == Direction.INBOUND,
-        Message.kind.in_(REPLY_KINDS),
-    )
+    stmt = stmt.where(*unplaced_reply())
     if since is not None:
         stmt = stmt.where(Message.sent_at >= since)
     if until is not None:

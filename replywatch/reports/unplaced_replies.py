@@ -1,10 +1,9 @@
 """The digest's "replies we could not place": customers' messages of a week that no lead claims.
 
-The same rule as `reports.unmatched` (`messages list --unmatched`, `status`): a human inbound message whose
-match is `unmatched` (one a person rejected is placed, as no lead's); this query adds what the digest
-needs, the messages of several (store, week) ranges in one statement. The two differ in one way: a reply
-that names no store counts here in the widest scope only, where `reports.unmatched` looks for the store of
-the associate it was written to."""
+The rule is `reports.unmatched.unplaced_reply` (`messages list --unmatched`, `status`); this query adds
+what the digest needs, the messages of several (store, week) ranges in one statement. The two differ in
+one way: a reply that names no store counts here in the widest scope only, where `reports.unmatched`
+looks for the store of the associate it was written to."""
 
 from __future__ import annotations
 
@@ -12,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from replywatch.domain.vocabulary import Direction, Kind, MatchStatus
-from replywatch.store.models import Match, Message
+from replywatch.reports.unmatched import unplaced_reply
+from replywatch.store.models import Message
 
 
 @dataclass(frozen=True)
@@ -40,13 +39,7 @@ def digest_unmatched_replies(
 ) -> Unplaced:
     """Human inbound messages sent in each (store id, start, end) range that match no lead and that no
     person rejected; a store id of None names the messages no store claims (the widest scope shows them)."""
-    placed = exists().where(Match.message_id == Message.id, Match.status != MatchStatus.UNMATCHED)
-    where = (
-        Message.direction == Direction.INBOUND,
-        Message.kind == Kind.HUMAN,
-        _in_ranges(ranges),
-        ~placed,
-    )
+    where = (*unplaced_reply(), _in_ranges(ranges))
     total = session.scalar(select(func.count()).select_from(Message).where(*where)) or 0
     stmt = (
         select(Message.id, Message.sent_at, Message.channel, Message.sender_name, Message.sender)
