@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from replywatch.domain.events import EVENT_TYPES
 from replywatch.errors import ConfigError
 
 DEFAULT_CONFIG = "replywatch.toml"
@@ -391,6 +392,92 @@ class DaemonConfig(_Strict):
         return 3 * interval + self.watchdog_grace_seconds
 
 
+class AlertsConfig(_Strict):
+    """`[alerts]`: when a lead, a source or the review queue needs someone now. Minutes of a lead's wait
+    are counted in its store's open hours."""
+
+    untouched_after_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    escalate_after_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # Leads stored more than this after they arrived are history (a backfill, a late import): no alerts.
+    lookback_hours: int = Field(default=24, ge=1, le=24 * 30)
+    source_down_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    review_stale_hours: int = Field(default=24, ge=1, le=24 * 30)
+    check_seconds: int = Field(default=30, ge=1, le=3600)  # how often the daemon looks for alerts
+
+    @model_validator(mode="after")
+    def _escalate_later(self) -> AlertsConfig:
+        if self.escalate_after_minutes <= self.untouched_after_minutes:
+            raise ValueError("escalate_after_minutes must be more than untouched_after_minutes")
+        return self
+
+
+class NotifyConfig(SecretMixin):
+    """A `[[notify]]` target: where events go (email, Slack, Teams, a signed webhook), which event types,
+    and optionally which stores. A Slack or Teams URL is itself a secret: named by `url_env`/`url_file`."""
+
+    name: str
+    type: Literal["email", "slack", "teams", "webhook"]
+    events: list[str]
+    stores: list[str] | None = None
+    url: str | None = None  # a webhook's (not a secret); Slack and Teams take url_env / url_file
+    url_env: str | None = None
+    url_file: str | None = None
+    secret_env: str | None = None  # a webhook's HMAC key
+    secret_file: str | None = None
+    to: list[str] = Field(default_factory=list)  # email recipients
+    insecure: bool = False  # allows http:// off loopback
+    timeout: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"name at least one event type: {', '.join(EVENT_TYPES)}")
+        for event in value:
+            if event not in EVENT_TYPES:
+                raise ValueError(f"unknown event type {event!r} (known: {', '.join(EVENT_TYPES)})")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> NotifyConfig:
+        named = bool(self.url_env or self.url_file)
+        if self.type == "email":
+            if not self.to:
+                raise ValueError("an email target needs to = [...]")
+        elif self.type == "webhook":
+            if not (self.url or named):
+                raise ValueError("a webhook target needs url (or url_env / url_file)")
+            if not (self.secret_env or self.secret_file):
+                raise ValueError("a webhook target needs secret_env or secret_file to sign its requests")
+        elif self.url:
+            raise ValueError(f"a {self.type} webhook URL is a secret: give url_env or url_file, not url")
+        elif not named:
+            raise ValueError(f"a {self.type} target needs url_env or url_file")
+        if self.url and (problem := _http_url_problem(self.url, self.insecure)):
+            raise ValueError(f"url: {problem}")
+        return self
+
+    def target_url(self) -> str:
+        """The URL to post to, read now (from the environment or a file when named so)."""
+        url = self.url or self.read_secret("url", self.url_env, self.url_file) or ""
+        if problem := _http_url_problem(url, self.insecure):
+            raise ConfigError(f"notify {self.name}: url: {problem}")
+        return url
+
+    def secret(self) -> str | None:
+        return self.read_secret("secret", self.secret_env, self.secret_file)
+
+
+def _http_url_problem(url: str, insecure: bool) -> str | None:
+    """Why a notification URL is refused (never the URL itself: it may be a secret), or None."""
+    found = re.match(r"^(https?)://([^/\s:?#@]+|\[[0-9a-fA-F:]+\])(:\d+)?(/|$)", url)
+    if not found:
+        return "not an http(s) URL"
+    if found[1] == "http" and not (insecure or _is_loopback(found[2])):
+        return "plain http is refused off loopback: use https (or insecure = true)"
+    return None
+
+
 class Settings(_Strict):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
@@ -400,6 +487,8 @@ class Settings(_Strict):
     digest: DigestConfig = Field(default_factory=DigestConfig)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     contact: ContactConfig = Field(default_factory=ContactConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    notify: list[NotifyConfig] = Field(default_factory=list)
     rules_dir: str | None = None
 
     @model_validator(mode="after")
@@ -413,6 +502,11 @@ class Settings(_Strict):
         for i, src in enumerate(self.sources):
             if src.store is not None and src.store not in store_names:
                 raise ValueError(f"sources[{i}].store: no store named {src.store!r}")
+        _unique("notify", [n.name for n in self.notify])
+        for i, target in enumerate(self.notify):
+            for name in target.stores or ():
+                if name not in store_names:
+                    raise ValueError(f"notify[{i}].stores: no store named {name!r}")
         return self
 
     def store(self, name: str) -> StoreConfig:
@@ -442,7 +536,7 @@ def _unique(label: str, names: list[str]) -> None:
 
 def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
     """REPLYWATCH_<TABLE>_<KEY> sets a key of a top-level table, e.g. REPLYWATCH_DATABASE_URL."""
-    for table in ("database", "daemon", "digest", "matching", "contact"):
+    for table in ("database", "daemon", "digest", "matching", "contact", "alerts"):
         prefix = f"REPLYWATCH_{table.upper()}_"
         for var, value in environ.items():
             if var.startswith(prefix) and value != "":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from servers.http_receiver import Receiver, start_receiver
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,3 +96,11 @@ def _pg_schema() -> Iterator[str]:
     yield f"{base}?options=-csearch_path%3D{schema}"
     with psycopg.connect(_libpq_dsn(base), autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def http_receiver() -> Iterator[Receiver]:
+    """A real HTTP receiver on loopback that records what it is sent (tests/servers/http_receiver.py)."""
+    receiver = start_receiver()
+    yield receiver
+    receiver.close()

@@ -51,7 +51,7 @@ def sweep_recent(
             before = repo.match_states(session, ids)
             matching = Matching(policy, settings.matching.lead_open_days, directory, now)
             affected = rematch(session, ids, matching)
-            refresh_contacts(session, directory, affected)
+            refresh_contacts(session, directory, affected, now=now)
             after = repo.match_states(session, ids)
             changed = sorted(m for m in set(before) | set(after) if before.get(m) != after.get(m))
             if changed:

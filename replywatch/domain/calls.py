@@ -48,6 +48,13 @@ class CallOutcome:
             and (self.duration_s or 0) >= min_seconds
         )
 
+    def is_missed(self) -> bool:
+        """Nobody took the call: it did not complete (no answer, busy, failed, canceled) or a machine did
+        (our voicemail). Read for the customer's calls to us: a missed one is a lead to call back."""
+        if not self.status:
+            return False  # a log that does not say how the call ended says nothing of it
+        return self.status != CallStatus.COMPLETED or is_machine(self.answered_by)
+
     def describe(self) -> str:
         """A line a person reads on the lead or in review: `call 1 min 35 s, completed (human)`."""
         parts = [f"call {_length(self.duration_s)}" if self.duration_s else "call"]

@@ -87,7 +87,7 @@ class BatchStore:
         return [p for p in batch if p.message.external_id not in held]
 
     def finish(self) -> None:
-        refresh_contacts(self.session, self.directory, self.affected_leads)
+        refresh_contacts(self.session, self.directory, self.affected_leads, now=self.now)
 
     def _query(self, prepared: Prepared) -> MatchQuery:
         m = prepared.message

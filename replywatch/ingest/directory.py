@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from replywatch.config import Settings, StoreConfig
 from replywatch.domain.business_hours import BusinessHours
 from replywatch.domain.calls import DEFAULT_MIN_CALL_SECONDS
+from replywatch.domain.events import Subscription
 from replywatch.store import Session, Sessions
 from replywatch.store import directory as rows
 
@@ -35,6 +36,7 @@ class Directory:
     default_store: StoreInfo | None
     by_id: dict[int, StoreInfo]
     min_call_seconds: int = DEFAULT_MIN_CALL_SECONDS  # a call this long that completed is a conversation
+    subscriptions: tuple[Subscription, ...] = ()  # the [[notify]] targets: who the outbox writes for
 
     @classmethod
     def load(cls, session: Session, settings: Settings) -> Directory:
@@ -55,6 +57,16 @@ class Directory:
             default_store=stores.get(first.name.casefold()) if first else None,
             by_id={s.id: s for s in stores.values()},
             min_call_seconds=settings.contact.min_call_seconds,
+            subscriptions=tuple(
+                Subscription(
+                    target.name,
+                    frozenset(target.events),
+                    None
+                    if target.stores is None
+                    else frozenset(stores[n.casefold()].id for n in target.stores),
+                )
+                for target in settings.notify
+            ),
         )
 
     def store(self, name: str | None) -> StoreInfo | None:

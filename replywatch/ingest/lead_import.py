@@ -101,7 +101,7 @@ def import_leads(
             changes.append((old, corrected))
     if changes:
         affected |= _update(session, directory, changes, Matching(policy, open_days, directory, now))
-    refresh_contacts(session, directory, affected)
+    refresh_contacts(session, directory, affected, now=now)
     return LeadImport(len(new_ids), len(changes), len(records) - len(new_ids) - len(changes))
 
 
@@ -141,7 +141,7 @@ def _update(
     leads = [lead for _, lead in changes]
     ids = [old.id for old, _ in changes]
     mark_bounced(session, leads)
-    rows.update_leads(session, list(zip(ids, leads, strict=True)))
+    rows.update_leads(session, list(zip(ids, leads, strict=True)), matching.now)
     rows.insert_name_keys(session, name_key_rows(leads, ids))
     keys = {i.value for lead in leads for i in lead.identities} | {
         v for old, _ in changes for _, v in old.identities

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from replywatch.clock import as_utc
+from replywatch.domain import events
 from replywatch.domain.calls import CallOutcome
 from replywatch.domain.contact import MessageFact, contact_state
+from replywatch.domain.events import NewEvent
 from replywatch.domain.normalize import loose_email, normalize_email, normalize_phone
 from replywatch.domain.vocabulary import Channel, Direction
 from replywatch.ingest.directory import Directory
@@ -19,7 +21,7 @@ from replywatch.match.names import keys_to_find_messages
 from replywatch.match.namescore import lead_blocking_keys, lead_names
 from replywatch.match.policy import MatchPolicy
 from replywatch.parse.types import LeadRecord
-from replywatch.store import Session, repo
+from replywatch.store import Session, outbox, repo
 from replywatch.store import leads as rows
 from replywatch.store.leads import NewIdentity, NewLead
 from replywatch.store.models import IDENTITY_LENGTH
@@ -60,7 +62,7 @@ def add_leads(
     if not leads:
         return [], set()
     mark_bounced(session, leads)
-    ids = rows.insert_leads(session, leads)
+    ids = rows.insert_leads(session, leads, now)
     rows.insert_name_keys(session, name_key_rows(leads, ids))
     keys = sorted({i.value for lead in leads for i in lead.identities} | lookup_keys(leads))
     # Matches made since the earliest new lead may now belong to it (the latest lead of a shopper wins).
@@ -138,13 +140,18 @@ def name_key_rows(leads: Sequence[NewLead], ids: Sequence[int]) -> list[dict[str
     ]
 
 
-def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[int]) -> None:
+def refresh_contacts(
+    session: Session, directory: Directory, lead_ids: Iterable[int], *, now: datetime
+) -> None:
     """Recompute the contact state of these leads from their matched messages (a few queries in all):
-    read with Core, written with one executemany UPDATE of the leads whose state changed."""
+    read with Core, written with one executemany UPDATE of the leads whose state changed. What became
+    true of a lead (first touched, contacted, opted out, a missed call) goes to the outbox in the same
+    transaction."""
     ids = sorted(set(lead_ids))
     rows.lock_leads(session, ids)
     facts = repo.matched_message_facts(session, ids)
     updates: list[dict[str, Any]] = []
+    news: list[tuple[int, int | None, list[tuple[str, str, datetime]]]] = []
     for lead in repo.lead_contact_rows(session, ids):
         matched = facts.get(lead.id, [])
         known = [_fact(row, directory.min_call_seconds) for row in matched]
@@ -155,8 +162,70 @@ def refresh_contacts(session: Session, directory: Directory, lead_ids: Iterable[
             associate_id = _first_toucher(matched, state.first_touch_at)
         values["associate_id"] = associate_id
         if any(getattr(lead, column) != value for column, value in values.items()):
-            updates.append({"id": lead.id, **values})
+            updates.append({"id": lead.id, **values, "changed_at": now})
+        happened = _lead_facts(lead, values, matched, directory.min_call_seconds)
+        if happened:
+            news.append((lead.id, lead.store_id, happened))
     rows.write_contacts(session, updates)
+    _raise_lead_events(session, directory, news, now)
+
+
+# What became true of a lead, in the order a receiver should hear it when it comes to light at once.
+_FACT_COLUMNS = (
+    (events.LEAD_TOUCHED, "first_touch_at"),
+    (events.LEAD_CONTACTED, "contact_at"),
+    (events.LEAD_OPTED_OUT, "opted_out_at"),
+)
+
+
+def _lead_facts(
+    lead: Any, values: dict[str, Any], matched: list[MatchedMessage], min_call_seconds: int
+) -> list[tuple[str, str, datetime]]:
+    """(event type, key, when) of each fact about the lead that the new state holds and the stored state
+    did not, and of every missed call from the customer (its key, the call's, makes it one event)."""
+    found = [
+        (kind, f"{kind}:{lead.id}", values[column])
+        for kind, column in _FACT_COLUMNS
+        if values[column] is not None and getattr(lead, column) is None
+    ]
+    for row in matched:
+        if _missed_call(row, min_call_seconds):
+            found.append((events.LEAD_MISSED_CALL, f"{events.LEAD_MISSED_CALL}:{row.id}", row.sent_at))
+    return found
+
+
+def _missed_call(row: MatchedMessage, min_call_seconds: int) -> bool:
+    """The customer called us and nobody took it: no answer, busy, canceled, or our voicemail."""
+    if row.channel != Channel.CALL or row.direction != Direction.INBOUND:
+        return False
+    outcome = CallOutcome(row.status, row.duration_s, row.answered_by)
+    return outcome.is_missed()
+
+
+def _raise_lead_events(
+    session: Session,
+    directory: Directory,
+    news: list[tuple[int, int | None, list[tuple[str, str, datetime]]]],
+    now: datetime,
+) -> None:
+    if not news:
+        return
+    snapshots = outbox.lead_snapshots(session, [lead_id for lead_id, _, _ in news])
+    raised = [
+        NewEvent(kind, key, at, {"lead": snapshots[lead_id]}, lead_id=lead_id, store_id=store_id)
+        for lead_id, store_id, happened in news
+        for kind, key, at in sorted(happened, key=lambda h: (h[2], _ORDER.get(h[0], 9)))
+        if lead_id in snapshots
+    ]
+    outbox.record_events(session, raised, directory.subscriptions, now)
+
+
+_ORDER = {
+    kind: i
+    for i, kind in enumerate(
+        (events.LEAD_TOUCHED, events.LEAD_MISSED_CALL, events.LEAD_CONTACTED, events.LEAD_OPTED_OUT)
+    )
+}
 
 
 def _fact(row: MatchedMessage, min_call_seconds: int) -> MessageFact:

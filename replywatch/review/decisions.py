@@ -143,7 +143,7 @@ class Reviewer:
         """Messages depending on what changed are decided again; contact is recomputed for every lead
         concerned (the message's lead before and after, and those of the messages decided again)."""
         affected = leads | _previous(item) | redecide(self.session, item, changed, self.matching)
-        refresh_contacts(self.session, self.directory, affected)
+        refresh_contacts(self.session, self.directory, affected, now=self.now)
 
     def _decidable(self, message_id: int) -> QueuedMessage:
         item = reviews.queued_message(self.session, message_id)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The revisions a current schema is at; a test checks this equals Alembic's heads. Knowing them without
 # Alembic keeps it out of every command's start (status --check runs every minute as a health check).
-SCHEMA_HEADS = frozenset({"0012"})
+SCHEMA_HEADS = frozenset({"0013"})
 BATCH_LOCK = 0x7277_6261  # "rwba": the advisory lock key a pipeline batch holds on PostgreSQL
 # The tables a poll grows, whose PostgreSQL statistics choose the plans of every batch's look-ups.
 log = logging.getLogger(__name__)

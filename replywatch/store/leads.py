@@ -53,15 +53,15 @@ class NewLead:
     identities: list[NewIdentity] = field(default_factory=list)
 
 
-def insert_leads(session: Session, leads: Sequence[NewLead]) -> list[int]:
-    """The leads and their identities; their ids, in the order given."""
-    rows = [_lead_row(lead) for lead in leads]
+def insert_leads(session: Session, leads: Sequence[NewLead], now: datetime) -> list[int]:
+    """The leads and their identities, stored (and changed) now; their ids, in the order given."""
+    rows = [_lead_row(lead, now) for lead in leads]
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows]
 
 
-def _lead_row(lead: NewLead) -> Lead:
+def _lead_row(lead: NewLead, now: datetime) -> Lead:
     texts = {
         "first_name": lead.first_name,
         "last_name": lead.last_name,
@@ -76,6 +76,8 @@ def _lead_row(lead: NewLead) -> Lead:
         associate_id=lead.associate_id,
         received_at=lead.received_at,
         origin_message_id=lead.origin_message_id,
+        stored_at=now,
+        changed_at=now,
         **clip_texts(texts, LEAD_TEXT_LENGTHS),
     )
     row.identities = [
@@ -118,7 +120,7 @@ def stored_leads(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tupl
     return found
 
 
-def update_leads(session: Session, changes: Sequence[tuple[int, NewLead]]) -> None:
+def update_leads(session: Session, changes: Sequence[tuple[int, NewLead]], now: datetime) -> None:
     """Stored leads rewritten from a corrected file: names, store, associate, time and identities (an
     identity kept keeps its bounce mark). Their name keys are dropped: the caller inserts the new ones."""
     for lead_id, lead in changes:
@@ -130,6 +132,7 @@ def update_leads(session: Session, changes: Sequence[tuple[int, NewLead]]) -> No
         for column, value in texts.items():
             setattr(row, column, value)
         row.store_id, row.associate_id, row.received_at = lead.store_id, lead.associate_id, lead.received_at
+        row.changed_at = now
         kept = {(i.kind, i.value) for i in row.identities}
         wanted = {(i.kind, i.value) for i in lead.identities}
         row.identities = [i for i in row.identities if (i.kind, i.value) in wanted] + [
@@ -183,11 +186,11 @@ def record_bounces(session: Session, recipients: Sequence[dict[str, Any]], slack
 
 
 def write_contacts(session: Session, updates: Sequence[Mapping[str, Any]]) -> None:
-    """Leads' contact state: each row names its lead (`id`) and every contact column and `associate_id`;
-    one executemany UPDATE. Leads already loaded in the session reload those attributes."""
+    """Leads' contact state: each row names its lead (`id`), every contact column, `associate_id` and
+    `changed_at`; one executemany UPDATE. Leads already loaded in the session reload those attributes."""
     if not updates:
         return
-    columns = (*CONTACT_COLUMNS, "associate_id")
+    columns = (*CONTACT_COLUMNS, "associate_id", "changed_at")
     stmt = update(Lead).where(Lead.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in columns})
     session.connection().execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in updates])
     for row in updates:

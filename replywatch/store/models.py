@@ -113,6 +113,10 @@ class Lead(Base):
     first_response_s: Mapped[int | None]
     first_response_business_s: Mapped[int | None]
     opted_out_at: Mapped[datetime | None]
+    # When this row was stored (a lead stored long after it arrived is history: it raises no alerts), and
+    # when its export row last changed (`contacts export --changed-since`). Empty for leads before 0013.
+    stored_at: Mapped[datetime | None]
+    changed_at: Mapped[datetime | None] = mapped_column(index=True)
 
     identities: Mapped[list[LeadIdentity]] = relationship(back_populates="lead", cascade="all, delete-orphan")
 
@@ -328,6 +332,50 @@ class DigestBaseline(Base):
     first_week: Mapped[date] = mapped_column(Date)
     last_week: Mapped[date] = mapped_column(Date)
     pinned_at: Mapped[datetime]
+
+
+class NotifyEvent(Base):
+    """The outbox: an event, written in the transaction of the change that raised it. `key` makes the same
+    fact one event however often it is seen; `event_id` is the stable id receivers deduplicate by."""
+
+    __tablename__ = "notify_events"
+    __table_args__ = (Index("ix_notify_events_created_at", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    lead_id: Mapped[int | None]  # no FK: a purged lead's events stay as they were sent
+    store_id: Mapped[int | None]
+    source: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class NotifyDelivery(Base):
+    """One event for one target: pending until delivered, or failed when retries ran out (24 h). A daemon
+    claims a delivery until `claimed_until`; one that dies leaves it to be claimed again."""
+
+    __tablename__ = "notify_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_pk", "target"),
+        Index("ix_notify_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_notify_deliveries_target_lead", "target", "lead_id", "event_pk"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_pk: Mapped[int] = mapped_column(ForeignKey("notify_events.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(200))
+    lead_id: Mapped[int | None]  # the event's, so that one lead's deliveries go in order
+    status: Mapped[str] = mapped_column(String(12))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    first_attempt_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None]
 
 
 # Never clipped: an item's identity (source, id). A clipped id could collide with another's, so sources

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from wiring import pipeline as wired_pipeline
 
+from replywatch.clock import now
 from replywatch.ingest.directory import Directory
 from replywatch.ingest.leads import refresh_contacts
 from replywatch.sources.factory import build_source
@@ -47,7 +48,7 @@ def test_the_second_writer_sees_the_first_writers_touch(tmp_path: Path, pg_db_ur
         session.execute(
             update(Match).where(Match.message_id == message_id).values(status="matched", lead_id=lead_id)
         )
-        refresh_contacts(session, Directory.load(session, cfg), [lead_id])
+        refresh_contacts(session, Directory.load(session, cfg), [lead_id], now=now())
 
     # When one writer links the first touch and, before it commits, another links the second
     first = sessions()

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from wiring import pipeline as wired_pipeline
 
+from replywatch.clock import now
 from replywatch.config import Settings, load_settings
 from replywatch.demo import write_sample_dealership
 from replywatch.digest.build import Digest, build_digest
@@ -141,7 +142,9 @@ def test_purge_keeps_every_figure_and_removes_the_content(tmp_path: Path, db_url
 
     # When contact is recomputed from the purged messages (as a review decision does)
     with d.sessions() as session, session.begin():
-        refresh_contacts(session, Directory.load(session, d.settings), session.scalars(select(Lead.id)).all())
+        refresh_contacts(
+            session, Directory.load(session, d.settings), session.scalars(select(Lead.id)).all(), now=now()
+        )
     # Then it comes out the same: contact never depended on the text
     assert _figures(d) == before
     # And a second purge finds nothing left to remove
