@@ -18,6 +18,7 @@ from replywatch.cli import (
     funnel,
     lead_story,
     messages,
+    notify,
     polling,
     purge,
     quarantine,
@@ -78,6 +79,7 @@ purge.register(app)
 messages.register(app)
 lead_story.register(data.leads_app)
 quarantine.register(app)
+notify.register(app)
 
 
 # Global options a user may write after the subcommand (`replywatch status --config x.toml`): moved in

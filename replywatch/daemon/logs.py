@@ -27,7 +27,7 @@ def secrets_of(settings: Settings) -> list[str]:
     """Every secret value the configuration points at: `*_env` variables, `*_file` contents, and the
     password in the database URL. Unreadable ones are skipped (the source reports those itself)."""
     found: set[str] = set()
-    for model in (*settings.sources, settings.digest.smtp):
+    for model in (*settings.sources, settings.digest.smtp, *settings.notify):
         if isinstance(model, SecretMixin):
             found.update(s for s in model.secret_values() if not s.startswith("unreadable: "))
     password = url_password(settings.database.url)  # None for an unparsable URL: reported elsewhere

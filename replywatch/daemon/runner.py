@@ -35,6 +35,7 @@ from replywatch.store.digest_runs import worker_id
 from replywatch.store.leases import Leases
 
 log = logging.getLogger("replywatch.daemon")
+NOTIFY_POLL_S = 1.0  # how often the outbox is looked at when nothing was due
 STOP_GRACE_S = 7.0  # joined within this, the process is gone well inside the 10 s systemd/docker allow
 
 
@@ -115,6 +116,7 @@ class Daemon:
                 ("heartbeat", self._heartbeat),
                 ("watchdog", self._watchdog),
                 ("housekeeping", self._housekeeping),
+                ("notify", self._notify),
             )
         ]
         for thread in [*gen.workers, *gen.threads]:
@@ -201,6 +203,29 @@ class Daemon:
             except Exception as exc:
                 log.error("re-matching sweep failed: %s", _line(exc))
             shared.stop.wait(settings.daemon.housekeeping_seconds)
+
+    def _notify(self, gen: Generation) -> None:
+        """Alerts raised every `[alerts] check_seconds`; the outbox delivered as events come (every
+        second, at once again after a round that sent something)."""
+        from replywatch.notify.alerts import raise_alerts
+        from replywatch.notify.deliver import Notifier
+
+        shared, settings = gen.shared, gen.settings
+        notifier = Notifier(shared.sessions, settings, gen.directory, self.owner, stopping=shared.stop.is_set)
+        next_check = 0.0
+        while not shared.stop.is_set():
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + settings.alerts.check_seconds
+                try:
+                    raise_alerts(shared.sessions, settings, gen.directory, now())
+                except Exception as exc:
+                    log.error("alert check failed: %s", _line(exc))
+            try:
+                busy = notifier.deliver_due(now).attempted > 0
+            except Exception as exc:
+                log.error("notification delivery failed: %s", _line(exc))
+                busy = False
+            shared.stop.wait(0 if busy else NOTIFY_POLL_S)
 
 
 def _line(exc: BaseException) -> str:

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, exists, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from replywatch.clock import iso_z
 from replywatch.domain.events import NewEvent, Subscription, subscribers
-from replywatch.store import bulk
+from replywatch.store import Sessions, bulk
 from replywatch.store.models import Associate, Lead, NotifyDelivery, NotifyEvent, Store
-from replywatch.store.sql import chunks, one_of
+from replywatch.store.sql import chunks, is_postgres, one_of
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -106,3 +107,260 @@ def lead_snapshot(lead: Lead, store: str | None, associate: str | None) -> dict[
         "time_to_contact_s": lead.time_to_contact_s,
         "opted_out": lead.opted_out_at is not None,
     }
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this daemon holds until `claimed_until`, with its event."""
+
+    id: int
+    target: str
+    attempts: int
+    first_attempt_at: datetime | None
+    event_id: str
+    type: str
+    occurred_at: datetime
+    store_id: int | None
+    lead_id: int | None
+    data: dict[str, Any]
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body every target is sent: `id`, `type`, `occurred_at`, then the event's own keys."""
+        return {"id": self.event_id, "type": self.type, "occurred_at": iso_z(self.occurred_at), **self.data}
+
+
+def claim_due(
+    sessions: Sessions, target: str, owner: str, now: datetime, hold: timedelta, limit: int
+) -> list[Claimed]:
+    """Claim up to `limit` of a target's deliveries that are due, oldest event first, for `hold`. A lead's
+    delivery waits while an earlier one of the same lead to the same target is pending (held by anyone,
+    or waiting for its retry): each lead's events arrive in order. Several daemons claim at once without
+    waiting on each other (FOR UPDATE SKIP LOCKED); on SQLite the claim takes the write lock first."""
+    earlier = aliased(NotifyDelivery)
+    blocked = exists().where(
+        earlier.target == NotifyDelivery.target,
+        earlier.lead_id == NotifyDelivery.lead_id,
+        earlier.event_pk < NotifyDelivery.event_pk,
+        earlier.status == PENDING,
+    )
+    due = (
+        select(NotifyDelivery.id)
+        .where(
+            NotifyDelivery.target == target,
+            NotifyDelivery.status == PENDING,
+            NotifyDelivery.next_attempt_at <= now,
+            or_(NotifyDelivery.claimed_until.is_(None), NotifyDelivery.claimed_until <= now),
+            ~blocked,
+        )
+        .order_by(NotifyDelivery.event_pk)
+        .limit(limit)
+    )
+    with sessions() as session, session.begin():
+        if is_postgres(session):
+            due = due.with_for_update(skip_locked=True)
+        else:
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        ids = list(session.scalars(due))
+        if not ids:
+            return []
+        session.execute(
+            update(NotifyDelivery)
+            .where(NotifyDelivery.id.in_(ids))
+            .values(claimed_by=owner, claimed_until=now + hold)
+        )
+        stmt = (
+            select(NotifyDelivery, NotifyEvent)
+            .join(NotifyEvent, NotifyEvent.id == NotifyDelivery.event_pk)
+            .where(NotifyDelivery.id.in_(ids))
+            .order_by(NotifyDelivery.event_pk)
+        )
+        return [
+            Claimed(
+                d.id,
+                d.target,
+                d.attempts,
+                d.first_attempt_at,
+                e.event_id,
+                e.type,
+                e.occurred_at,
+                e.store_id,
+                e.lead_id,
+                dict(e.data),
+            )
+            for d, e in session.execute(stmt)
+        ]
+
+
+def mark_delivered(sessions: Sessions, claimed: Claimed, now: datetime) -> None:
+    with sessions() as session, session.begin():
+        session.execute(
+            update(NotifyDelivery)
+            .where(NotifyDelivery.id == claimed.id)
+            .values(
+                status=DELIVERED,
+                attempts=NotifyDelivery.attempts + 1,
+                first_attempt_at=claimed.first_attempt_at or now,
+                last_attempt_at=now,
+                delivered_at=now,
+                last_error=None,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+
+
+def mark_failed(
+    sessions: Sessions, claimed: Claimed, now: datetime, error: str, retry_at: datetime | None
+) -> None:
+    """A failed attempt: tried again at `retry_at`, or given up for good (status failed) when None."""
+    with sessions() as session, session.begin():
+        session.execute(
+            update(NotifyDelivery)
+            .where(NotifyDelivery.id == claimed.id)
+            .values(
+                status=PENDING if retry_at else FAILED,
+                attempts=NotifyDelivery.attempts + 1,
+                first_attempt_at=claimed.first_attempt_at or now,
+                last_attempt_at=now,
+                next_attempt_at=retry_at or now,
+                last_error=error,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+
+
+def release(sessions: Sessions, claims: Sequence[Claimed], owner: str) -> None:
+    """Give back claims not attempted (their target failed earlier in the round, or we are stopping)."""
+    if not claims:
+        return
+    with sessions() as session, session.begin():
+        session.execute(
+            update(NotifyDelivery)
+            .where(NotifyDelivery.id.in_([c.id for c in claims]), NotifyDelivery.claimed_by == owner)
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """What `notify status` says of one target."""
+
+    target: str
+    pending: int  # waiting to be sent, first attempt or retry
+    failing: int  # of those, the ones that failed at least once
+    failed: int  # given up after retrying for the whole retry window
+    delivered_24h: int
+    oldest_pending_at: datetime | None
+    next_retry_at: datetime | None  # the soonest retry of a failing delivery
+    last_error: str | None
+    last_error_at: datetime | None
+    last_delivered_at: datetime | None
+
+
+def target_states(session: Session, now: datetime) -> list[TargetState]:
+    """Per target named by any delivery: counts by state, and the latest error."""
+    d = NotifyDelivery
+    day_ago = now - timedelta(hours=24)
+    counts = select(
+        d.target,
+        func.sum(case((d.status == PENDING, 1), else_=0)),
+        func.sum(case((and_(d.status == PENDING, d.attempts > 0), 1), else_=0)),
+        func.sum(case((d.status == FAILED, 1), else_=0)),
+        func.sum(case((and_(d.status == DELIVERED, d.delivered_at >= day_ago), 1), else_=0)),
+        func.min(case((d.status == PENDING, d.created_at), else_=None)),
+        func.min(case((and_(d.status == PENDING, d.attempts > 0), d.next_attempt_at), else_=None)),
+        func.max(d.delivered_at),
+    ).group_by(d.target)
+    found = []
+    for target, pending, failing, failed, delivered, oldest, next_at, last_ok in session.execute(counts):
+        error = session.execute(
+            select(d.last_error, d.last_attempt_at)
+            .where(d.target == target, d.last_error.is_not(None))
+            .order_by(d.last_attempt_at.desc())
+            .limit(1)
+        ).first()
+        found.append(
+            TargetState(
+                target,
+                int(pending or 0),
+                int(failing or 0),
+                int(failed or 0),
+                int(delivered or 0),
+                _aware(oldest),
+                _aware(next_at),
+                error[0] if error else None,
+                error[1] if error else None,
+                last_ok,
+            )
+        )
+    return found
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """min/max over a CASE loses the column type: SQLite hands back its text, PostgreSQL a naive time."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def replay(
+    session: Session, since: datetime, subscriptions: Sequence[Subscription], now: datetime
+) -> dict[str, int]:
+    """Send again every event that occurred since `since` to each of these targets that wants it: a
+    delivery made already goes back to pending (retries start afresh), a missing one (a target added
+    later) is created. Returns target → deliveries queued."""
+    queued: dict[str, int] = {s.name: 0 for s in subscriptions}
+    stmt = (
+        select(NotifyEvent.id, NotifyEvent.type, NotifyEvent.store_id, NotifyEvent.lead_id)
+        .where(NotifyEvent.occurred_at >= since)
+        .order_by(NotifyEvent.id)
+    )
+    existing = {
+        (event_pk, target)
+        for event_pk, target in session.execute(
+            select(NotifyDelivery.event_pk, NotifyDelivery.target)
+            .join(NotifyEvent, NotifyEvent.id == NotifyDelivery.event_pk)
+            .where(NotifyEvent.occurred_at >= since)
+        )
+    }
+    again: list[tuple[int, str]] = []
+    new: list[dict[str, Any]] = []
+    for event_pk, kind, store_id, lead_id in session.execute(stmt):
+        for sub in subscriptions:
+            if not sub.wants(kind, store_id):
+                continue
+            queued[sub.name] += 1
+            if (event_pk, sub.name) in existing:
+                again.append((event_pk, sub.name))
+            else:
+                new.append(
+                    {
+                        "event_pk": event_pk,
+                        "target": sub.name,
+                        "lead_id": lead_id,
+                        "status": PENDING,
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt_at": now,
+                    }
+                )
+    for part in chunks(again):
+        session.execute(
+            update(NotifyDelivery)
+            .where(tuple_(NotifyDelivery.event_pk, NotifyDelivery.target).in_(part))
+            .values(
+                status=PENDING,
+                attempts=0,
+                first_attempt_at=None,
+                next_attempt_at=now,
+                delivered_at=None,
+                last_error=None,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+    bulk.insert_rows(session, NotifyDelivery, new)
+    return queued
