@@ -100,4 +100,35 @@ starttls = true                           # or ssl = true (port 465)
 username = "replywatch@mainstreethonda.example"
 password_env = "REPLYWATCH_SMTP_PASSWORD"
 sender = "replywatch@mainstreethonda.example"
+
+# Alerts while a lead is still warm, and a contact feed for your CRM (`replywatch notify status`).
+# Minutes of a lead's wait count only in the store's open hours.
+[alerts]
+untouched_after_minutes = 15              # lead.untouched: no touch yet
+escalate_after_minutes = 60               # lead.untouched.escalated, to the targets that subscribe to it
+source_down_minutes = 15                  # source.failing / source.recovered
+review_stale_hours = 24                   # review.backlog
+
+# A BDC channel in Slack (Teams: type = "teams"); the webhook URL is a secret, so it is named, not written:
+# [[notify]]
+# name = "bdc-slack"
+# type = "slack"
+# url_env = "REPLYWATCH_SLACK_URL"
+# events = ["lead.untouched", "lead.missed_call", "source.failing", "source.recovered"]
+#
+# The manager, by email (through [digest.smtp]) when a lead has waited an hour:
+# [[notify]]
+# name = "manager"
+# type = "email"
+# to = ["bdc-manager@mainstreethonda.example"]
+# events = ["lead.untouched.escalated", "review.backlog"]
+#
+# Your CRM, or a workflow tool that sets its Contact Y/N field (signed with HMAC-SHA256):
+# [[notify]]
+# name = "crm"
+# type = "webhook"
+# url = "https://hooks.example/replywatch"
+# secret_env = "REPLYWATCH_CRM_SECRET"
+# events = ["lead.contacted", "lead.opted_out"]
+# stores = ["Main Street Honda"]          # optional: every store when absent
 """

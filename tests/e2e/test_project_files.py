@@ -336,3 +336,22 @@ def test_each_commented_source_of_the_starter_is_a_valid_setup(tmp_path: Path) -
         ("twilio", None, None),
         ("sms-csv", None, None),
     ]
+
+
+def test_each_commented_notify_target_of_the_starter_is_valid(tmp_path: Path) -> None:
+    from replywatch.cli.starter import STARTER_CONFIG
+
+    blocks = [
+        "[[notify]]\n"
+        + "\n".join(line.removeprefix("# ") for line in b.split("\n#\n")[0].split('\n"""')[0].splitlines())
+        for b in STARTER_CONFIG.split("# [[notify]]\n")[1:]
+    ]
+    assert len(blocks) == 3
+    (tmp_path / "replywatch.toml").write_text(STARTER_CONFIG + "\n" + "\n".join(blocks) + "\n")
+    settings = load_settings(tmp_path / "replywatch.toml", environ={})
+    assert [(t.name, t.type) for t in settings.notify] == [
+        ("bdc-slack", "slack"),
+        ("manager", "email"),
+        ("crm", "webhook"),
+    ]
+    assert settings.alerts.untouched_after_minutes == 15
