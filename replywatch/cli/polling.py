@@ -198,6 +198,11 @@ def _print_status(report: dict[str, Any], zone: tzinfo) -> None:
     for d in report["digests"]:
         error = f": {d['last_error']}" if d["last_error"] else ""
         console.print(f"  digest {d['scope']} week of {d['week']}: {d['status']}{error}")
+    for n in report["notify"]:
+        console.print(
+            f"  notify {n['target']}: {n['pending']} pending, {n['failing']} failing, "
+            f"{n['given_up_24h']} given up in 24 h (replywatch notify status)"
+        )
 
 
 def _lag(seconds: int | None) -> str:

@@ -291,7 +291,9 @@ def test_no_secret_in_notify_status_or_the_log(
     (row,) = [r for r in json.loads(as_json) if r["target"] == "bdc"]
     assert (row["pending"], row["failing"], row["last_error"]) == (1, 1, "HTTP 500")
     assert "HTTP 500" in table
-    for text in (table, as_json, caplog.text):
+    overall = cli("--config", str(tmp_path / "replywatch.toml"), "status").stdout
+    assert "notify bdc: 1 pending, 1 failing, 0 given up in 24 h" in overall
+    for text in (table, as_json, overall, caplog.text):
         assert "XyZsecretTokenValue" not in text
         assert "T0SECRET" not in text
         assert SECRET not in text
