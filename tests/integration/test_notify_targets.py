@@ -79,7 +79,9 @@ def webhook(url: str, timeout: float = 10.0) -> NotifyConfig:
 
 
 def chat(kind: str, env: str, timeout: float = 10.0) -> NotifyConfig:
-    return NotifyConfig(name=kind, type=kind, url_env=env, events=["lead.untouched"], timeout=timeout)  # type: ignore[arg-type]
+    """A Slack or Teams target, its URL named by an environment variable (a chat URL is a secret)."""
+    fields = {"name": kind, "type": kind, "url_env": env, "events": ["lead.untouched"], "timeout": timeout}
+    return NotifyConfig.model_validate(fields)
 
 
 def only_request(receiver: Receiver, path: str) -> Any:
