@@ -289,7 +289,8 @@ def test_no_secret_in_notify_status_or_the_log(
         "--config", str(tmp_path / "replywatch.toml"), "notify", "status", "--format", "json"
     ).stdout
     (row,) = [r for r in json.loads(as_json) if r["target"] == "bdc"]
-    assert (row["pending"], row["failing"], row["last_error"]) == (1, 1, "HTTP 500")
+    assert (row["pending"], row["failing"]) == (1, 1)
+    assert row["last_error"].startswith("HTTP 500")  # and Slack's own error code when it gives one
     assert "HTTP 500" in table
     overall = cli("--config", str(tmp_path / "replywatch.toml"), "status").stdout
     assert "notify bdc: 1 pending, 1 failing, 0 given up in 24 h" in overall

@@ -130,7 +130,7 @@ def start_receiver() -> Receiver:
     server.daemon_threads = True
     receiver = Receiver(server)
     holder.append(receiver)
-    threading.Thread(target=server.serve_forever, name="http-receiver", daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), name="http-receiver", daemon=True).start()
     return receiver
 
 
