@@ -4,7 +4,7 @@ down and back; a stale review queue once per store-day; each alert once however 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,7 +33,8 @@ from replywatch.ingest.pipeline import Pipeline
 from replywatch.notify.alerts import raise_alerts
 from replywatch.parse.leads_csv import parse_leads_csv
 from replywatch.sources.factory import build_source
-from replywatch.store import Sessions, sources
+from replywatch.store import Session, Sessions, sources
+from replywatch.store import alerts as alert_rows
 from replywatch.store.db import open_database
 from replywatch.store.models import NotifyDelivery, NotifyEvent
 
@@ -205,8 +206,10 @@ def test_a_backfill_of_a_year_raises_no_untouched_alert(tmp_path: Path, db_url: 
     }
 
 
-def test_two_daemons_checking_at_once_raise_each_alert_once(tmp_path: Path, db_url: str) -> None:
-    # Given five untouched leads and a review item, and two daemons (each its own engine) checking at once
+def test_two_daemons_checking_at_once_raise_each_alert_once(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given five untouched leads and a review item, and two daemons (each its own engine)
     box = Maildir(tmp_path / "mail")
     for i in range(5):
         a_lead(box, f"C{i}", chicago(10, 10, i))
@@ -218,16 +221,21 @@ def test_two_daemons_checking_at_once_raise_each_alert_once(tmp_path: Path, db_u
     shop = dealership(config(tmp_path, db_url))
     shop.poll(chicago(10, 10, 5))
     daemons = [dealership(shop.cfg) for _ in range(2)]
+    # When both check at once, each having looked for the alerts raised already before either writes
+    both_looked = threading.Barrier(len(daemons), timeout=30)
+    real_known_keys = alert_rows.known_keys
+
+    def known_keys_then_wait(session: Session, keys: Sequence[str]) -> set[str]:
+        found = real_known_keys(session, keys)
+        both_looked.wait()
+        return found
+
+    monkeypatch.setattr(alert_rows, "known_keys", known_keys_then_wait)
     raised: list[dict[str, int]] = []
     for when in (chicago(10, 10, 30), chicago(11, 10, 30)):
-        start = threading.Barrier(len(daemons))
-
-        def check(d: Dealership, when: datetime = when, start: threading.Barrier = start) -> dict[str, int]:
-            start.wait()
-            return d.check(when)
-
         with ThreadPoolExecutor(len(daemons)) as pool:
-            raised += list(pool.map(check, daemons))
+            raised += list(pool.map(lambda d, when=when: d.check(when), daemons))
+        both_looked.reset()
     # Then between them they raised each alert once, and each has one delivery
     totals: dict[str, int] = {}
     for counts in raised:
@@ -351,9 +359,6 @@ def test_deliveries_go_only_to_targets_subscribed_to_the_type_and_store(tmp_path
     }
 
 
-CheckFn = Callable[[datetime], dict[str, int]]
-
-
 def test_a_paused_source_alerts_at_once_and_its_error_keeps_no_secret(
     tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -375,8 +380,9 @@ def test_a_paused_source_alerts_at_once_and_its_error_keeps_no_secret(
     # When checked a minute later
     assert shop.check(t0 + timedelta(minutes=2)) == {SOURCE_FAILING: 2}
     # Then both are failing, and the error is its first line with every secret hidden
+    paused = "paused (fix the configuration, then reload): "
     errors = {e.data["source"]: e.data["error"] for e in shop.events(SOURCE_FAILING)}
     assert errors == {
-        "imap": "paused (fix the configuration, then reload): login refused for leads:*** (postgresql://rw:***@db/rw)",
-        "inbox": "paused (fix the configuration, then reload): Maildir is not readable",
+        "imap": f"{paused}login refused for leads:*** (postgresql://rw:***@db/rw)",
+        "inbox": f"{paused}Maildir is not readable",
     }
