@@ -1,4 +1,5 @@
-"""Seconds inside a store's open hours between two instants, in the store's time zone (DST-aware)."""
+"""Seconds inside a store's open hours between two instants, and the instant when some open minutes have
+passed, in the store's time zone (DST-aware)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,24 @@ class BusinessHours:
                 if hi > lo:
                     total += hi - lo
         return total // _ONE_SECOND
+
+    def after_open(self, start: datetime, minutes: int) -> datetime:
+        """The instant (UTC) when `minutes` of open hours have passed since `start`: an instant while
+        closed starts counting at the next opening. Raises ValueError for a store never open, whose
+        minutes never pass."""
+        if all(interval is None for interval in self._week):
+            raise ValueError("the store has no open hours: its open minutes never pass")
+        start = _utc(start)
+        left = timedelta(minutes=minutes)
+        day = start.astimezone(self.zone).date()
+        while True:  # ends: some weekday is open, and each open day takes its hours off `left`
+            bounds = self._open_bounds(day)
+            if bounds is not None and bounds[1] > start:
+                lo = max(bounds[0], start)
+                if lo + left <= bounds[1]:
+                    return lo + left
+                left -= bounds[1] - lo
+            day += _ONE_DAY
 
     def _local_days(self, start: datetime, end: datetime) -> Iterator[date]:
         day, last = start.astimezone(self.zone).date(), end.astimezone(self.zone).date()
