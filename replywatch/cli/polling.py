@@ -117,8 +117,9 @@ def run(
 
     SIGTERM/SIGINT finish the item in hand, commit and exit 0; SIGHUP reloads configuration and rules.
     """
-    from replywatch.daemon.logs import secrets_of, setup_logging
+    from replywatch.daemon.logs import setup_logging
     from replywatch.daemon.runner import Daemon
+    from replywatch.store.db import secrets_of
 
     rt = runtime(ctx)
     settings = rt.settings

@@ -14,26 +14,11 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, TextIO
 
 from replywatch.clock import iso_z
-from replywatch.config import SecretMixin, Settings
 from replywatch.errors import ReplywatchError
-from replywatch.store.db import redact_url, url_password
+from replywatch.store.db import redact_url
 
 # Context a log call may carry (`extra={...}`): shown after the message, or as JSON fields.
 CONTEXT = ("source", "item", "lead", "status", "score", "owner", "digest")
-_MIN_SECRET = 4  # shorter values would blank ordinary words
-
-
-def secrets_of(settings: Settings) -> list[str]:
-    """Every secret value the configuration points at: `*_env` variables, `*_file` contents, and the
-    password in the database URL. Unreadable ones are skipped (the source reports those itself)."""
-    found: set[str] = set()
-    for model in (*settings.sources, settings.digest.smtp, *settings.notify):
-        if isinstance(model, SecretMixin):
-            found.update(s for s in model.secret_values() if not s.startswith("unreadable: "))
-    password = url_password(settings.database.url)  # None for an unparsable URL: reported elsewhere
-    if password:
-        found.add(str(password))
-    return sorted((s for s in found if len(s) >= _MIN_SECRET), key=len, reverse=True)
 
 
 class _Redacting(logging.Formatter):

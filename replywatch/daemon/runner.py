@@ -22,7 +22,7 @@ from types import FrameType
 from replywatch.classify.rules import RuleSet, load_rules
 from replywatch.clock import now
 from replywatch.config import Settings, load_settings
-from replywatch.daemon.logs import secrets_of, set_secrets
+from replywatch.daemon.logs import set_secrets
 from replywatch.daemon.sweep import Seen, sweep_recent
 from replywatch.daemon.watchdog import Watchdog
 from replywatch.daemon.worker import Shared, SourceWorker
@@ -30,7 +30,7 @@ from replywatch.digest.schedule import send_due_digests
 from replywatch.ingest.directory import Directory, open_directory
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.store import Sessions
-from replywatch.store.db import Engine, open_database, redact_url
+from replywatch.store.db import Engine, open_database, redact_url, secrets_of
 from replywatch.store.digest_runs import worker_id
 from replywatch.store.leases import Leases
 
@@ -205,14 +205,16 @@ class Daemon:
             shared.stop.wait(settings.daemon.housekeeping_seconds)
 
     def _notify(self, gen: Generation) -> None:
-        """Alerts raised every `[alerts] check_seconds`; the outbox delivered as events come (every
-        second, at once again after a round that sent something)."""
+        """Alerts raised every `[alerts] check_seconds` (the first one after that long); the outbox
+        delivered as events come (every second, at once again after a round that sent something)."""
         from replywatch.notify.alerts import raise_alerts
         from replywatch.notify.deliver import Notifier
 
         shared, settings = gen.shared, gen.settings
         notifier = Notifier(shared.sessions, settings, gen.directory, self.owner, stopping=shared.stop.is_set)
-        next_check = 0.0
+        # Not at once: the workers poll first, or a daemon started after a long stop would find every
+        # source unpolled for long, raise source.failing for each, and source.recovered a moment later.
+        next_check = time.monotonic() + settings.alerts.check_seconds
         while not shared.stop.is_set():
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + settings.alerts.check_seconds

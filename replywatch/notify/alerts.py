@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from replywatch.clock import as_utc, iso_z
-from replywatch.config import AlertsConfig, SecretMixin, Settings, SourceConfig
+from replywatch.config import AlertsConfig, Settings, SourceConfig
 from replywatch.domain.business_hours import BusinessHours
 from replywatch.domain.events import (
     LEAD_UNTOUCHED,
@@ -27,14 +27,13 @@ from replywatch.ingest.directory import Directory, StoreInfo
 from replywatch.store import Session, Sessions, outbox
 from replywatch.store import alerts as rows
 from replywatch.store.alerts import Outage, SourceHealth, StaleReviews, UntouchedLead
-from replywatch.store.db import redact_url, url_password
+from replywatch.store.db import redact_url, secrets_of
 
 # A lead's untouched alert goes in (and out) before its escalation, a source's recovery before its next
 # outage.
 _ORDER = (LEAD_UNTOUCHED, LEAD_UNTOUCHED_ESCALATED, SOURCE_RECOVERED, SOURCE_FAILING, REVIEW_BACKLOG)
 _WEEK = timedelta(days=7)
 _OUTAGE_MEMORY = timedelta(days=30)  # a source down longer than this gets no `source.recovered`
-_MIN_SECRET = 4  # as the daemon's log filter: shorter values would blank ordinary words
 _ERROR_LENGTH = 500
 
 
@@ -166,7 +165,7 @@ def _source_alerts(
         limit = _unpolled_limit(settings, cfg)
         down = down_since(state, limit, _minutes(settings.alerts.source_down_minutes), now) if state else None
         if state and down:
-            secrets = _secrets(settings) if secrets is None else secrets
+            secrets = secrets_of(settings) if secrets is None else secrets
             found.append(failing_event(cfg.name, _store_id(directory, cfg), state, down, now, secrets))
     for outage in rows.outages(session, SOURCE_FAILING, names, now - _OUTAGE_MEMORY):
         cfg = next(s for s in settings.sources if s.name == outage.source)
@@ -235,21 +234,6 @@ def error_line(state: SourceHealth, secrets: Sequence[str]) -> str:
     for secret in secrets:
         line = line.replace(secret, "***")
     return redact_url(line)[:_ERROR_LENGTH]
-
-
-def _secrets(settings: Settings) -> list[str]:
-    """The secrets a source's error could quote: its own (`*_env`, `*_file`) and the database password."""
-    found = {
-        s
-        for cfg in settings.sources
-        if isinstance(cfg, SecretMixin)
-        for s in cfg.secret_values()
-        if not s.startswith("unreadable: ")
-    }
-    password = url_password(settings.database.url)
-    if password:
-        found.add(password)
-    return sorted((s for s in found if len(s) >= _MIN_SECRET), key=len, reverse=True)
 
 
 def _unpolled_limit(settings: Settings, cfg: SourceConfig) -> timedelta:

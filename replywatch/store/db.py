@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from replywatch.config import SecretMixin, Settings
 from replywatch.domain.vocabulary import Channel, Direction, Kind, MatchStatus
 from replywatch.errors import ConfigError, ReplywatchError
 from replywatch.private_files import private_touch
@@ -66,6 +67,22 @@ def url_password(url: str) -> str | None:
     except ArgumentError:
         return None
     return password if isinstance(password, str) and password else None
+
+
+_MIN_SECRET = 4  # shorter values would blank ordinary words
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret value the configuration points at: `*_env` variables, `*_file` contents, and the
+    password in the database URL. Unreadable ones are skipped (the source reports those itself)."""
+    found: set[str] = set()
+    for model in (*settings.sources, settings.digest.smtp, *settings.notify):
+        if isinstance(model, SecretMixin):
+            found.update(s for s in model.secret_values() if not s.startswith("unreadable: "))
+    password = url_password(settings.database.url)  # None for an unparsable URL: reported elsewhere
+    if password:
+        found.add(str(password))
+    return sorted((s for s in found if len(s) >= _MIN_SECRET), key=len, reverse=True)
 
 
 def _encoded_userinfo(url: str) -> str:
