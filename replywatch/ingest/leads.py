@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from replywatch.clock import as_utc
+from replywatch.clock import as_utc, iso_z
 from replywatch.domain import events
 from replywatch.domain.calls import CallOutcome
 from replywatch.domain.contact import MessageFact, contact_state
@@ -151,7 +151,7 @@ def refresh_contacts(
     rows.lock_leads(session, ids)
     facts = repo.matched_message_facts(session, ids)
     updates: list[dict[str, Any]] = []
-    news: list[tuple[int, int | None, list[tuple[str, str, datetime]]]] = []
+    news: list[tuple[int, int | None, list[_Fact]]] = []
     for lead in repo.lead_contact_rows(session, ids):
         matched = facts.get(lead.id, [])
         known = [_fact(row, directory.min_call_seconds) for row in matched]
@@ -178,19 +178,26 @@ _FACT_COLUMNS = (
 )
 
 
+# (event type, key, when, data beyond the lead) of one thing that became true of a lead.
+_Fact = tuple[str, str, datetime, dict[str, Any]]
+
+
 def _lead_facts(
     lead: Any, values: dict[str, Any], matched: list[MatchedMessage], min_call_seconds: int
-) -> list[tuple[str, str, datetime]]:
-    """(event type, key, when) of each fact about the lead that the new state holds and the stored state
-    did not, and of every missed call from the customer (its key, the call's, makes it one event)."""
-    found = [
-        (kind, f"{kind}:{lead.id}", values[column])
+) -> list[_Fact]:
+    """Each fact about the lead that the new state holds and the stored state did not, and every missed
+    call from the customer (its key, the call's, makes it one event however often it is seen)."""
+    found: list[_Fact] = [
+        (kind, f"{kind}:{lead.id}", values[column], {})
         for kind, column in _FACT_COLUMNS
         if values[column] is not None and getattr(lead, column) is None
     ]
     for row in matched:
         if _missed_call(row, min_call_seconds):
-            found.append((events.LEAD_MISSED_CALL, f"{events.LEAD_MISSED_CALL}:{row.id}", row.sent_at))
+            call = {"at": iso_z(row.sent_at), "status": row.status, "duration_s": row.duration_s}
+            found.append(
+                (events.LEAD_MISSED_CALL, f"{events.LEAD_MISSED_CALL}:{row.id}", row.sent_at, {"call": call})
+            )
     return found
 
 
@@ -205,16 +212,16 @@ def _missed_call(row: MatchedMessage, min_call_seconds: int) -> bool:
 def _raise_lead_events(
     session: Session,
     directory: Directory,
-    news: list[tuple[int, int | None, list[tuple[str, str, datetime]]]],
+    news: list[tuple[int, int | None, list[_Fact]]],
     now: datetime,
 ) -> None:
     if not news:
         return
     snapshots = outbox.lead_snapshots(session, [lead_id for lead_id, _, _ in news])
     raised = [
-        NewEvent(kind, key, at, {"lead": snapshots[lead_id]}, lead_id=lead_id, store_id=store_id)
+        NewEvent(kind, key, at, {"lead": snapshots[lead_id], **extra}, lead_id=lead_id, store_id=store_id)
         for lead_id, store_id, happened in news
-        for kind, key, at in sorted(happened, key=lambda h: (h[2], _ORDER.get(h[0], 9)))
+        for kind, key, at, extra in sorted(happened, key=lambda h: (h[2], _ORDER.get(h[0], 9)))
         if lead_id in snapshots
     ]
     outbox.record_events(session, raised, directory.subscriptions, now)

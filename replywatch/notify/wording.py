@@ -89,7 +89,8 @@ def _contacted(body: Mapping[str, Any], zone: tzinfo) -> Wording:
     return _lead(
         body,
         zone,
-        "Lead contacted: the customer replied" + (f" after {took}" if took else ""),
+        # Contact is a reply or a call that was a conversation: the channel fact says which.
+        "Lead contacted" + (f" {took} after it arrived" if took else ""),
         _fact("Contact", when(lead.get("contact_at"), zone)),
         _fact("Channel", text(lead.get("contact_channel"))),
         _fact("Time to contact", took),

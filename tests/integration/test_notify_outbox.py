@@ -317,3 +317,35 @@ url_file = "{tmp_path / "slack-url"}"
 events = ["lead.contacted"]
 """
     )
+
+
+CALLS = """\
+id,started_at,from,to,direction,duration_s,status,answered_by
+c-1,2026-11-05T15:20:00Z,+15125550100,(512) 555-0134,outbound,95,completed,human
+c-4,2026-11-05T16:00:00Z,+15125550188,+15125550100,inbound,0,no-answer,
+"""
+
+
+def test_calls_raise_a_missed_call_and_a_contact_by_call_once(tmp_path: Path, db_url: str) -> None:
+    # Given Eva, whom Dana reached by phone, and Hal, whose call to the store nobody took
+    (tmp_path / "calls.csv").write_text(CALLS, encoding="utf-8")
+    box = Maildir(tmp_path / "mail")
+    for lead_id, first, phone in (("P1", "Eva", "5125550134"), ("P3", "Hal", "5125550188")):
+        box.add(lead_mail(lead_id, first, "Ruiz", None, phone, at(5, 15)), at(5, 15))
+    cfg = settings(tmp_path, db_url, inbox="maildir:mail", calls="calls-csv:calls.csv")
+    _, sessions = open_database(db_url)
+    # When both sources are read, twice
+    for _ in range(2):
+        pipeline = wired_pipeline(sessions, cfg)
+        for source in cfg.sources:
+            pipeline.poll(build_source(source))
+    # Then Eva is touched and contacted by call, and Hal's missed call is one event with the call's facts
+    with sessions() as session:
+        raised = [(e.type, e.data) for e in session.scalars(select(NotifyEvent).order_by(NotifyEvent.id))]
+    by_lead = [(kind, data["lead"]["lead_id"]) for kind, data in raised]
+    assert sorted(by_lead) == [("lead.contacted", "P1"), ("lead.missed_call", "P3"), ("lead.touched", "P1")]
+    contacted = next(d for k, d in raised if k == "lead.contacted")
+    assert contacted["lead"]["contact_channel"] == "call"
+    missed = next(d for k, d in raised if k == "lead.missed_call")
+    assert missed["call"] == {"at": "2026-11-05T16:00:00Z", "status": "no-answer", "duration_s": 0}
+    assert missed["lead"]["contacted"] is False

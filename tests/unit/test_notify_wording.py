@@ -78,7 +78,7 @@ def test_a_contact_says_when_by_which_channel_and_how_long_it_took() -> None:
         time_to_contact_s=1260,
     )
     words = describe(body, CHICAGO)
-    assert words.headline == "Lead contacted: the customer replied after 21 min"
+    assert words.headline == "Lead contacted 21 min after it arrived"
     assert words.facts == facts(
         *LEAD_FACTS,
         ("Contact", "Mon 7 Dec 2026 09:20 CST"),
