@@ -23,11 +23,12 @@ from wiring import pipeline
 
 from replywatch.classify.rules import default_rules_dir, load_rules
 from replywatch.clock import now
-from replywatch.config import load_settings
+from replywatch.config import Settings, load_settings
 from replywatch.ingest.directory import open_directory
 from replywatch.ingest.lead_import import import_leads
 from replywatch.parse.types import LeadRecord
 from replywatch.sources.factory import build_source
+from replywatch.store import Sessions
 from replywatch.store.db import batch_transaction, open_database
 
 NEXT = "next: --changed-since "
@@ -81,6 +82,15 @@ path = "mail"
     two_john_smiths(box)
     cli(tmp_path, "poll", "--once")
     yield tmp_path, box
+
+
+@pytest.fixture
+def wired(dealership: tuple[Path, Maildir]) -> Iterator[tuple[Settings, Sessions]]:
+    """The dealership's settings and a session factory on its database, as a daemon wires them."""
+    settings = load_settings(dealership[0] / "replywatch.toml")
+    engine, sessions = open_database(settings.database.url)
+    yield settings, sessions
+    engine.dispose()
 
 
 def reply(box: Maildir, sender: str, day: int, mid: str) -> None:
@@ -160,31 +170,27 @@ def test_a_reply_matched_again_out_of_review_changes_the_lead_it_waited_on(
 
 
 def test_a_batch_that_read_its_clock_before_the_export_is_not_lost(
-    dealership: tuple[Path, Maildir], db_url: str
+    dealership: tuple[Path, Maildir], wired: tuple[Settings, Sessions]
 ) -> None:
     root, box = dealership
+    settings, sessions = wired
     # Given a daemon whose batch read the time before the export did (it waited for its turn, or its
     # host's clock is behind), and commits after the export
     late = now()
     _, printed = export(root)
     reply(box, "jsmith@mail.example", 2, "<r1@x>")
-    settings = load_settings(root / "replywatch.toml")
-    _, sessions = open_database(db_url)
-    daemon = pipeline(sessions, settings, lambda: late)
-    daemon.poll(build_source(settings.sources[0].model_copy(update={"path": str(root / "mail")})))
+    pipeline(sessions, settings, lambda: late).poll(build_source(settings.sources[0]))
     # Then the next export from the printed time still has its lead
-    assert [(r["lead_id"], r["contacted"]) for r in export(root, "--changed-since", printed)[0]] == [
-        ("S1", "Y")
-    ]
+    rows, _ = export(root, "--changed-since", printed)
+    assert [(r["lead_id"], r["contacted"]) for r in rows] == [("S1", "Y")]
 
 
 def test_an_export_asked_for_during_a_batch_misses_none_of_it(
-    dealership: tuple[Path, Maildir], db_url: str
+    dealership: tuple[Path, Maildir], wired: tuple[Settings, Sessions]
 ) -> None:
     root, _ = dealership
+    settings, sessions = wired
     _, first = export(root)
-    settings = load_settings(root / "replywatch.toml")
-    _, sessions = open_database(db_url)
     directory, policy = open_directory(sessions, settings), load_rules(default_rules_dir()).policy
     exported: list[subprocess.CompletedProcess[str]] = []
     exporting = threading.Thread(target=lambda: exported.append(run_cli("contacts", "export", cwd=root)))
@@ -192,7 +198,7 @@ def test_an_export_asked_for_during_a_batch_misses_none_of_it(
     asking = threading.Event()
     with batch_transaction(sessions) as session:
         import_leads(session, directory, settings, [LeadRecord("N1", "Website", now())], now(), policy)
-        with watching_the_turn(asking):
+        with WatchingTheTurn(asking):
             exporting.start()
             assert asking.wait(30)
     exporting.join(60)
@@ -203,7 +209,7 @@ def test_an_export_asked_for_during_a_batch_misses_none_of_it(
     assert ids(export(root, "--changed-since", first)[0]) == ["N1"]
 
 
-class watching_the_turn:
+class WatchingTheTurn:
     """Sets `asking` when a connection of another thread asks for the batch turn (SQLite's BEGIN
     IMMEDIATE, PostgreSQL's advisory lock): that thread then waits for the turn this one holds."""
 
