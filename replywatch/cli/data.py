@@ -92,19 +92,38 @@ def contacts_export(
     ctx: typer.Context,
     format: str = typer.Option("csv", "--format", help="csv or json."),
     out: Path | None = typer.Option(None, "--out", help="File to write (default: standard output)."),
+    changed_since: str | None = typer.Option(
+        None,
+        "--changed-since",
+        metavar="TIMESTAMP",
+        help="Only the leads whose row changed at or after this time: ISO 8601, e.g. 2026-12-07T14:03:11Z"
+        " (a time without Z or an offset is UTC). Pass the time the previous export printed.",
+    ),
 ) -> None:
-    """One row per lead: received, first touch, contact and time-to-contact, opt-out, pending review."""
+    """One row per lead: received, first touch, contact and time-to-contact, opt-out, pending review.
+    Then, on standard error, the time to pass as --changed-since next time (a nightly CRM import keeps
+    it): the next export then has every lead changed since this one, none missed."""
     if format not in ("csv", "json"):
         raise ReplywatchError(f"--format must be csv or json, not {format!r}")
-    from replywatch.reports.export import contact_rows, write_csv, write_json
+    from replywatch.reports.export import (
+        contact_rows,
+        next_changed_since,
+        parse_changed_since,
+        since_text,
+        write_csv,
+        write_json,
+    )
 
+    since = parse_changed_since(changed_since) if changed_since is not None else None
     rt = runtime(ctx)
     writer = write_csv if format == "csv" else write_json
+    following = next_changed_since(rt.sessions)  # read before the rows: what it misses, the next one has
     with rt.sessions() as session:
-        rows = contact_rows(session)
+        rows = contact_rows(session, since)
         if out is None:
             writer(rows, sys.stdout)
-            return
-        with private_open(out, "w", encoding="utf-8", newline="") as fh:
-            count = writer(rows, fh)
-    console.print(f"wrote {count} leads to {out}", highlight=False)
+        else:
+            with private_open(out, "w", encoding="utf-8", newline="") as fh:
+                count = writer(rows, fh)
+            console.print(f"wrote {count} leads to {out}", highlight=False)
+    err_console.print(f"next: --changed-since {since_text(following)}")

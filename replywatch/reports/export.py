@@ -1,5 +1,11 @@
 """`contacts export`: one row per lead with the columns of the contract in ARCHITECTURE.md, then the same
-times in the store's local time (`*_local`, ISO 8601 with the offset) for people reading a spreadsheet."""
+times in the store's local time (`*_local`, ISO 8601 with the offset) for people reading a spreadsheet.
+
+Incremental (`--changed-since`): the leads whose `changed_at` is at or after a time, and the time to pass
+next. Every writer of leads stamps `changed_at` in its batch turn (store.db.batch_transaction) no earlier
+than the database's clock (store.repo.change_stamp); the next time is the database's clock read while
+holding that turn. A change stamped before it was committed before the turn, so this export reads it; one
+committed after it is stamped at or after it, so the next export reads it. Nothing falls in between."""
 
 from __future__ import annotations
 
@@ -8,15 +14,18 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from replywatch.clock import as_utc, iso_z
+from replywatch.errors import ReplywatchError
+from replywatch.store.db import batch_transaction
 from replywatch.store.models import Associate, Lead, Match, Store
+from replywatch.store.repo import database_now
 
 COLUMNS = (
     "lead_id",
@@ -51,8 +60,34 @@ def spreadsheet_safe(value: str) -> str:
     return value
 
 
-def contact_rows(session: Session) -> Iterator[dict[str, str]]:
-    """Leads in received order, streamed from one query."""
+def parse_changed_since(value: str) -> datetime:
+    """`--changed-since`: an ISO 8601 time (`2026-12-07T14:03:11Z`, an offset, or none: UTC)."""
+    try:
+        return as_utc(datetime.fromisoformat(value.strip()))
+    except (ValueError, OverflowError):
+        raise ReplywatchError(
+            f"--changed-since: not an ISO 8601 time: {value!r} (e.g. 2026-12-07T14:03:11Z)"
+        ) from None
+
+
+def next_changed_since(sessions: sessionmaker[Session]) -> datetime:
+    """The time to pass as `--changed-since` to the export after this one: the database's clock, read in
+    the batch turn (held for that one read, not for the export), so that every change stamped before it
+    has committed and this export, reading after it, sees them."""
+    with batch_transaction(sessions) as session:
+        return database_now(session)
+
+
+def since_text(at: datetime) -> str:
+    """A `--changed-since` value: ISO 8601 UTC with a `Z`, to the millisecond, rounded down (never later
+    than `at`, so nothing is skipped; whole seconds would repeat the leads of the last second)."""
+    at = as_utc(at)
+    return at.replace(microsecond=at.microsecond // 1000 * 1000).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def contact_rows(session: Session, changed_since: datetime | None = None) -> Iterator[dict[str, str]]:
+    """Leads in received order, streamed from one query; only those whose export row changed at or after
+    `changed_since` when given."""
     pending = exists().where(Match.lead_id == Lead.id, Match.status == "review")
     assoc = aliased(Associate)
     stmt = (
@@ -61,6 +96,8 @@ def contact_rows(session: Session) -> Iterator[dict[str, str]]:
         .outerjoin(assoc, assoc.id == Lead.associate_id)
         .order_by(Lead.received_at, Lead.id)
     )
+    if changed_since is not None:
+        stmt = stmt.where(Lead.changed_at >= changed_since)
     for lead, store, timezone, associate, is_pending in session.execute(stmt).yield_per(1000):
         zone = ZoneInfo(timezone) if timezone else UTC
         yield _row(lead, store, associate, bool(is_pending)) | _local_times(lead, zone)

@@ -141,9 +141,11 @@ class Reviewer:
 
     def _settle(self, item: QueuedMessage, leads: set[int], changed: list[str]) -> None:
         """Messages depending on what changed are decided again; contact is recomputed for every lead
-        concerned (the message's lead before and after, and those of the messages decided again)."""
+        concerned (the message's lead before and after, and those of the messages decided again), and a
+        lead the message left (or re-entered) review for is marked changed for the export."""
         affected = leads | _previous(item) | redecide(self.session, item, changed, self.matching)
         refresh_contacts(self.session, self.directory, affected, now=self.now)
+        reviews.mark_pending_moved(self.session, item, self.now)
 
     def _decidable(self, message_id: int) -> QueuedMessage:
         item = reviews.queued_message(self.session, message_id)

@@ -19,7 +19,7 @@ from replywatch.store.models import (
     UTCDateTime,
     clip_texts,
 )
-from replywatch.store.repo import CONTACT_COLUMNS
+from replywatch.store.repo import CONTACT_COLUMNS, change_stamp
 from replywatch.store.sql import chunks, is_postgres
 
 _LOCK_CHUNK = 1000
@@ -55,13 +55,14 @@ class NewLead:
 
 def insert_leads(session: Session, leads: Sequence[NewLead], now: datetime) -> list[int]:
     """The leads and their identities, stored (and changed) now; their ids, in the order given."""
-    rows = [_lead_row(lead, now) for lead in leads]
+    changed = change_stamp(session, now) if leads else now
+    rows = [_lead_row(lead, now, changed) for lead in leads]
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows]
 
 
-def _lead_row(lead: NewLead, now: datetime) -> Lead:
+def _lead_row(lead: NewLead, now: datetime, changed: datetime) -> Lead:
     texts = {
         "first_name": lead.first_name,
         "last_name": lead.last_name,
@@ -77,7 +78,7 @@ def _lead_row(lead: NewLead, now: datetime) -> Lead:
         received_at=lead.received_at,
         origin_message_id=lead.origin_message_id,
         stored_at=now,
-        changed_at=now,
+        changed_at=changed,
         **clip_texts(texts, LEAD_TEXT_LENGTHS),
     )
     row.identities = [
@@ -123,6 +124,7 @@ def stored_leads(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tupl
 def update_leads(session: Session, changes: Sequence[tuple[int, NewLead]], now: datetime) -> None:
     """Stored leads rewritten from a corrected file: names, store, associate, time and identities (an
     identity kept keeps its bounce mark). Their name keys are dropped: the caller inserts the new ones."""
+    changed = change_stamp(session, now) if changes else now
     for lead_id, lead in changes:
         row = session.get_one(Lead, lead_id)
         texts = clip_texts(
@@ -132,7 +134,7 @@ def update_leads(session: Session, changes: Sequence[tuple[int, NewLead]], now: 
         for column, value in texts.items():
             setattr(row, column, value)
         row.store_id, row.associate_id, row.received_at = lead.store_id, lead.associate_id, lead.received_at
-        row.changed_at = now
+        row.changed_at = changed
         kept = {(i.kind, i.value) for i in row.identities}
         wanted = {(i.kind, i.value) for i in lead.identities}
         row.identities = [i for i in row.identities if (i.kind, i.value) in wanted] + [
@@ -187,12 +189,15 @@ def record_bounces(session: Session, recipients: Sequence[dict[str, Any]], slack
 
 def write_contacts(session: Session, updates: Sequence[Mapping[str, Any]]) -> None:
     """Leads' contact state: each row names its lead (`id`), every contact column, `associate_id` and
-    `changed_at`; one executemany UPDATE. Leads already loaded in the session reload those attributes."""
+    `changed_at` (no earlier than the database's clock: store.repo.change_stamp); one executemany UPDATE.
+    Leads already loaded in the session reload those attributes."""
     if not updates:
         return
+    stamp = change_stamp(session, max(row["changed_at"] for row in updates))
     columns = (*CONTACT_COLUMNS, "associate_id", "changed_at")
     stmt = update(Lead).where(Lead.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in columns})
-    session.connection().execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in updates])
+    params = [{f"b_{k}": v for k, v in row.items()} | {"b_changed_at": stamp} for row in updates]
+    session.connection().execute(stmt, params)
     for row in updates:
         obj = session.identity_map.get(session.identity_key(Lead, row["id"]))
         if obj is not None:

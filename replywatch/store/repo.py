@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     bindparam,
     func,
     select,
+    text,
     tuple_,
     update,
 )
@@ -28,10 +29,7 @@ from replywatch.store.models import (
     MessageKey,
     Quarantine,
 )
-from replywatch.store.sql import CHUNK, chunks, one_of
-
-if TYPE_CHECKING:
-    pass
+from replywatch.store.sql import CHUNK, chunks, is_postgres, one_of
 
 
 def newest_ids(session: Session) -> tuple[int, int]:
@@ -322,8 +320,13 @@ def insert_keys(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def insert_matches(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """matches rows, one per message, in bulk."""
-    bulk.insert_rows(session, Match, held_for_review(session, rows))
+    """matches rows, one per message, in bulk. A lead a row puts in review has a changed export row
+    (`pending_review`), stamped at the rows' `decided_at`."""
+    rows = held_for_review(session, rows)
+    bulk.insert_rows(session, Match, rows)
+    entering = {r["lead_id"] for r in rows if r["status"] == MatchStatus.REVIEW and r["lead_id"] is not None}
+    if entering:
+        mark_leads_changed(session, entering, max(r["decided_at"] for r in rows))
 
 
 def held_for_review(session: Session, rows: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
@@ -350,6 +353,7 @@ def update_matches(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     if not rows:
         return
     rows = held_for_review(session, rows)
+    before = match_states(session, [row["message_id"] for row in rows])
     columns = ("lead_id", "status", "score", "reasons", "decided_by", "decided_at")
     stmt = (
         update(Match)
@@ -357,6 +361,51 @@ def update_matches(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         .values({c: bindparam(f"b_{c}") for c in columns})
     )
     session.connection().execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+    moved: set[int] = set()
+    for row in rows:
+        old = before.get(row["message_id"], (None, ""))
+        moved |= pending_moved(old, (row["lead_id"], str(row["status"])))
+    if moved:
+        mark_leads_changed(session, moved, max(r["decided_at"] for r in rows))
+
+
+def pending_moved(old: tuple[int | None, str], new: tuple[int | None, str]) -> set[int]:
+    """The leads whose `pending_review` flag a match's change from `old` to `new` (lead, status) can flip:
+    the lead of a row entering review, and the lead a row in review had before. A row that stays in
+    review on the same lead, or never was in review, moves no flag (its contact state is refresh's)."""
+    was = old[0] if old[1] == MatchStatus.REVIEW else None
+    now = new[0] if new[1] == MatchStatus.REVIEW else None
+    return set() if was == now else {lead for lead in (was, now) if lead is not None}
+
+
+def database_now(session: Session) -> datetime:
+    """The database server's clock, read now (not at the transaction's start): one clock for every
+    daemon and command, whatever host they run on. PostgreSQL to the microsecond, SQLite to the
+    millisecond (its host's clock, as the file is local)."""
+    if is_postgres(session):
+        clock: datetime = session.execute(text("SELECT clock_timestamp()")).scalar_one()
+        return clock.astimezone(UTC)
+    written: str = session.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+    return datetime.fromisoformat(written).replace(tzinfo=UTC)
+
+
+def change_stamp(session: Session, now: datetime) -> datetime:
+    """The `changed_at` for a change made now in this transaction: `now`, or the database's clock when
+    that is later. Inside a batch turn (store.db.batch_transaction) the stamp is then never earlier than
+    the turn, so a `contacts export` that read the database's clock in an earlier turn finds it with
+    `--changed-since` that time, however late this writer read its own clock or however far behind its
+    host's clock is."""
+    return max(now, database_now(session))
+
+
+def mark_leads_changed(session: Session, lead_ids: Iterable[int], now: datetime) -> None:
+    """Leads whose export row changed other than by their own columns (a match entering or leaving
+    review): `changed_at` set, in one UPDATE for them all."""
+    ids = sorted(set(lead_ids))
+    if ids:
+        stamp = change_stamp(session, now)
+        stmt = update(Lead).where(one_of(session, Lead.id, ids)).values(changed_at=stamp)
+        session.execute(stmt, execution_options={"synchronize_session": False})
 
 
 def match_leads(session: Session, message_ids: Sequence[int]) -> dict[int, int | None]:

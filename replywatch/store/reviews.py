@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from replywatch.domain.vocabulary import MatchStatus
+from replywatch.store import repo
 from replywatch.store.models import Associate, Lead, LeadIdentity, Match, Message, MessageKey, ReviewDecision
 
 DECIDED_BY_REVIEW = "review"  # a match's `decided_by` once a person decided it: never matched again
@@ -188,6 +189,14 @@ def _apply(match: Match, decision: Decision) -> None:
     match.status, match.lead_id = decision.status, decision.lead_id
     if match.reasons != decision.reasons:
         match.reasons = decision.reasons
+
+
+def mark_pending_moved(session: Session, item: QueuedMessage, now: datetime) -> None:
+    """After a decision on `item` (as it was before): the leads whose `pending_review` flag it can have
+    flipped (the item's lead when it left review; the lead it is in review for again, once undone) get
+    their export row marked changed. The match is read as stored, after every write of the decision."""
+    lead_id, status = repo.match_states(session, [item.id])[item.id]
+    repo.mark_leads_changed(session, repo.pending_moved((item.lead_id, item.status), (lead_id, status)), now)
 
 
 def message_keys(session: Session, message_id: int, roles: Iterable[str]) -> list[str]:
