@@ -193,7 +193,19 @@ def _pg_schema() -> Iterator[str]:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     yield f"{base}?options=-csearch_path%3D{schema}"
     with psycopg.connect(_libpq_dsn(base), autocommit=True) as conn:
+        if _own_database(base):
+            # What the test left connected (the pools of engines it never disposed, until they are
+            # collected) ends here: PostgreSQL's max_connections (100) is shared by every worker.
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _own_database(url: str) -> bool:
+    """`url` is this xdist worker's own database, which only this worker's tests connect to."""
+    return any(own == url != base for base, own in _WORKER_DATABASES.items())
 
 
 @pytest.fixture
