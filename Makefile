@@ -17,8 +17,11 @@ demo: $(STAMP)
 
 # Tests marked `slow` (tens of seconds each, see pyproject) run in CI (CI=true or REPLYWATCH_REQUIRE_SERVERS=1,
 # as .ci/run sets) and with `make test SLOW=1`; otherwise `make test` leaves them out (pytest says how many).
+# They run in parallel (pytest-xdist): JOBS worker processes, `auto` one per core; JOBS=0 runs them in this
+# one process (docs/development.md, "Tests in parallel"). worksteal: idle workers take queued tests over.
+JOBS ?= auto
 test: $(STAMP)
-	$(BIN)/pytest -q $(if $(or $(SLOW),$(filter true,$(CI)),$(filter 1,$(REPLYWATCH_REQUIRE_SERVERS))),,-m "not slow")
+	$(BIN)/pytest -q -n $(JOBS) --dist worksteal $(if $(or $(SLOW),$(filter true,$(CI)),$(filter 1,$(REPLYWATCH_REQUIRE_SERVERS))),,-m "not slow")
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -28,16 +28,11 @@ from conftest import DATA, need
 from imapclient import IMAPClient
 
 from servers.oauth import TokenServer
+from servers.ports import free_port
 
 SENT_SPECIAL_USE = "Gesendete Elemente"
 SPARE_ACCOUNTS = 64  # Outlook's German name: found only by its \Sent flag
 _OUT_RE = re.compile(r"imap\((?P<user>[^)]+)\).*Disconnected.* out=(?P<out>\d+)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Dovecot:

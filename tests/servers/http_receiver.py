@@ -5,12 +5,13 @@ requests, or slowly. `dead_url()` names a port nothing listens on. Tests wait on
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from servers.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,4 @@ def start_receiver() -> Receiver:
 
 def dead_url(path: str = "/hook") -> str:
     """A loopback URL whose port nothing listens on: every connection is refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}{path}"
+    return f"http://127.0.0.1:{free_port()}{path}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import email
 import email.policy
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -22,6 +21,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from servers.ports import free_port
 
 USER, PASSWORD = "digest@dealer.example", "s3cret-pw"
 
@@ -49,12 +50,6 @@ class Recorder:
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
