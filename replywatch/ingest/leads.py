@@ -162,15 +162,15 @@ def refresh_contacts(
             associate_id = _first_toucher(matched, state.first_touch_at)
         values["associate_id"] = associate_id
         if any(getattr(lead, column) != value for column, value in values.items()):
-            updates.append({"id": lead.id, **values, "changed_at": now})
+            updates.append({"id": lead.id, **values})
         happened = _lead_facts(lead, values, matched, directory.min_call_seconds)
         if happened:
             news.append((lead.id, lead.store_id, happened))
-    rows.write_contacts(session, updates)
+    rows.write_contacts(session, updates, now)
     _raise_lead_events(session, directory, news, now)
 
 
-# What became true of a lead, in the order a receiver should hear it when it comes to light at once.
+# The lead events a contact column raises when it goes from empty to set.
 _FACT_COLUMNS = (
     (events.LEAD_TOUCHED, "first_touch_at"),
     (events.LEAD_CONTACTED, "contact_at"),
@@ -227,6 +227,7 @@ def _raise_lead_events(
     outbox.record_events(session, raised, directory.subscriptions, now)
 
 
+# Facts of one lead that share a time reach a receiver in this order.
 _ORDER = {
     kind: i
     for i, kind in enumerate(

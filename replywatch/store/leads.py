@@ -187,13 +187,13 @@ def record_bounces(session: Session, recipients: Sequence[dict[str, Any]], slack
     session.connection().execute(stmt, rows)
 
 
-def write_contacts(session: Session, updates: Sequence[Mapping[str, Any]]) -> None:
-    """Leads' contact state: each row names its lead (`id`), every contact column, `associate_id` and
-    `changed_at` (no earlier than the database's clock: store.repo.change_stamp); one executemany UPDATE.
-    Leads already loaded in the session reload those attributes."""
+def write_contacts(session: Session, updates: Sequence[Mapping[str, Any]], now: datetime) -> None:
+    """Leads' contact state: each row names its lead (`id`), every contact column and `associate_id`;
+    one executemany UPDATE that also marks them changed now (no earlier than the database's clock:
+    store.repo.change_stamp). Leads already loaded in the session reload those attributes."""
     if not updates:
         return
-    stamp = change_stamp(session, max(row["changed_at"] for row in updates))
+    stamp = change_stamp(session, now)
     columns = (*CONTACT_COLUMNS, "associate_id", "changed_at")
     stmt = update(Lead).where(Lead.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in columns})
     params = [{f"b_{k}": v for k, v in row.items()} | {"b_changed_at": stamp} for row in updates]
