@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,7 @@ import typer
 from rich.text import Text
 
 from replywatch.cli.context import Runtime, console, err_console, runtime
-from replywatch.cli.output import counted
+from replywatch.cli.output import counted, parse_instant
 from replywatch.clock import now
 from replywatch.errors import ReplywatchError
 from replywatch.private_files import private_open
@@ -108,13 +109,12 @@ def contacts_export(
     from replywatch.reports.export import (
         contact_rows,
         next_changed_since,
-        parse_changed_since,
         since_text,
         write_csv,
         write_json,
     )
 
-    since = parse_changed_since(changed_since) if changed_since is not None else None
+    since = parse_instant(changed_since, "--changed-since", UTC) if changed_since is not None else None
     rt = runtime(ctx)
     writer = write_csv if format == "csv" else write_json
     following = next_changed_since(rt.sessions)  # read before the rows: what it misses, the next one has

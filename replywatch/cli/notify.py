@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 
 import typer
 
 from replywatch.cli.context import Runtime, console, err_console, runtime
-from replywatch.cli.output import local_time, print_table
+from replywatch.cli.output import local_time, parse_instant, print_table
 from replywatch.clock import iso_z, now
 from replywatch.errors import ReplywatchError
 
@@ -144,7 +144,7 @@ def notify_replay(
     from replywatch.store.outbox import replay
 
     rt = runtime(ctx)
-    at = _instant(since, "--since", rt.zone())
+    at = parse_instant(since, "--since", rt.zone())
     subscriptions = rt.directory().subscriptions
     if target:
         known = {s.name for s in subscriptions}
@@ -160,13 +160,3 @@ def notify_replay(
     total = sum(queued.values())
     detail = ", ".join(f"{name} {count}" for name, count in queued.items())
     console.print(f"queued {total} deliveries of events since {local_time(at, rt.zone())}: {detail}")
-
-
-def _instant(text: str, option: str, zone: tzinfo) -> datetime:
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ReplywatchError(
-            f"{option}: expected an ISO 8601 time like 2026-12-01T09:00, got {text!r}"
-        ) from None
-    return (at if at.tzinfo else at.replace(tzinfo=zone)).astimezone(UTC)

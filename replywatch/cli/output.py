@@ -17,8 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 from replywatch.domain.wording import counted
+from replywatch.errors import ReplywatchError
 
-__all__ = ["console", "counted", "err_console", "local_time", "print_table", "table"]
+__all__ = ["console", "counted", "err_console", "local_time", "parse_instant", "print_table", "table"]
 
 WIDE = 100
 GAP = "  "
@@ -41,6 +42,18 @@ def local_time(value: str | datetime | None, zone: tzinfo | None = None) -> str:
     at = datetime.fromisoformat(value) if isinstance(value, str) else value
     at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone or UTC)
     return f"{at:%Y-%m-%d %H:%M} {at.tzname()}"
+
+
+def parse_instant(text: str, option: str, zone: tzinfo) -> datetime:
+    """A time option's value (`--as-of`, `--since`, `--changed-since`): ISO 8601, a time with no zone read
+    in `zone`; aware UTC. A value that is no time is one line naming the option."""
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except (ValueError, OverflowError):
+        raise ReplywatchError(
+            f"{option}: not an ISO 8601 time: {text!r} (e.g. 2026-12-07T14:03:11Z)"
+        ) from None
+    return (at if at.tzinfo else at.replace(tzinfo=zone)).astimezone(UTC)
 
 
 def roomy(out: Console = console) -> bool:

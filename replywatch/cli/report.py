@@ -5,17 +5,17 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from replywatch.cli.context import console, runtime
+from replywatch.cli.output import parse_instant
 from replywatch.clock import now
 from replywatch.errors import ReplywatchError
 
 if TYPE_CHECKING:
-    from replywatch.digest.scope import Scope
+    pass
 
 FORMATS = ("table", "csv", "json")
 
@@ -55,7 +55,7 @@ def report(
     rt = runtime(ctx)
     with rt.sessions() as session:
         scope = scope_named(scopes(session, rt.settings), store)
-        at = _as_of(as_of, scope) if as_of else now()
+        at = parse_instant(as_of, "--as-of", scope.zone) if as_of else now()
         start, end = default_range(scope, at)
         start = parse_day(first, "--from") if first else start
         end = parse_day(last, "--to") if last else end
@@ -66,14 +66,6 @@ def report(
         _csv(rows)
     else:
         _table(rows, f"{scope.title}: leads received {start.isoformat()} to {end.isoformat()}, by {by}")
-
-
-def _as_of(text: str, scope: Scope) -> datetime:
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise ReplywatchError(f"--as-of: expected an ISO 8601 time, got {text!r}") from None
-    return (at if at.tzinfo else at.replace(tzinfo=scope.zone)).astimezone(UTC)
 
 
 def _csv(rows: list[dict[str, Any]]) -> None:

@@ -22,7 +22,6 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from replywatch.clock import as_utc, iso_z
-from replywatch.errors import ReplywatchError
 from replywatch.store.db import batch_transaction
 from replywatch.store.models import Associate, Lead, Match, Store
 from replywatch.store.repo import database_now
@@ -58,16 +57,6 @@ def spreadsheet_safe(value: str) -> str:
     if value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
-
-
-def parse_changed_since(value: str) -> datetime:
-    """`--changed-since`: an ISO 8601 time (`2026-12-07T14:03:11Z`, an offset, or none: UTC)."""
-    try:
-        return as_utc(datetime.fromisoformat(value.strip()))
-    except (ValueError, OverflowError):
-        raise ReplywatchError(
-            f"--changed-since: not an ISO 8601 time: {value!r} (e.g. 2026-12-07T14:03:11Z)"
-        ) from None
 
 
 def next_changed_since(sessions: sessionmaker[Session]) -> datetime:
