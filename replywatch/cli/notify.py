@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,6 +12,9 @@ from replywatch.cli.context import Runtime, console, err_console, runtime
 from replywatch.cli.output import local_time, parse_instant, print_table
 from replywatch.clock import iso_z, now
 from replywatch.errors import ReplywatchError
+
+if TYPE_CHECKING:
+    from replywatch.reports.notify import TargetState
 
 notify_app = typer.Typer(
     help="Alerts and lead events for Slack, Teams, email and webhooks ([[notify]] in the configuration).",
@@ -65,17 +69,14 @@ def notify_status(
 ) -> None:
     """Per target: deliveries waiting, failing (retrying), failed (given up), delivered in the last 24
     hours, the next attempt and the last error. Never a URL or secret."""
-    from replywatch.store.outbox import TargetState, target_states
+    from replywatch.reports.notify import TargetState, target_states
 
     rt = runtime(ctx)
     configured = {t.name: t.type for t in rt.settings.notify}
     with rt.sessions() as session:
         states = {s.target: s for s in target_states(session, now())}
     names = [*configured, *sorted(set(states) - set(configured))]
-    rows = [
-        (n, configured.get(n), states.get(n) or TargetState(n, 0, 0, 0, 0, None, None, None, None, None))
-        for n in names
-    ]
+    rows = [(n, configured.get(n), states.get(n) or TargetState.empty(n)) for n in names]
     if format == "json":
         print(json.dumps([_json(n, kind, s) for n, kind, s in rows], indent=2))
         return
@@ -93,10 +94,7 @@ def notify_status(
     )
 
 
-def _json(name: str, kind: str | None, s: object) -> dict[str, object]:
-    from replywatch.store.outbox import TargetState
-
-    assert isinstance(s, TargetState)
+def _json(name: str, kind: str | None, s: TargetState) -> dict[str, object]:
     return {
         "target": name,
         "type": kind,
@@ -113,10 +111,7 @@ def _json(name: str, kind: str | None, s: object) -> dict[str, object]:
     }
 
 
-def _row(name: str, kind: str | None, s: object, zone: tzinfo) -> list[str]:
-    from replywatch.store.outbox import TargetState
-
-    assert isinstance(s, TargetState)
+def _row(name: str, kind: str | None, s: TargetState, zone: tzinfo) -> list[str]:
     error = f"{s.last_error} ({local_time(s.last_error_at, zone)})" if s.last_error else ""
     return [
         name,

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from replywatch.clock import as_utc, iso_z
 from replywatch.domain.vocabulary import MatchStatus
 from replywatch.reports.digests import digest_status
+from replywatch.reports.notify import target_states
 from replywatch.reports.unmatched import unmatched_count
 from replywatch.store.digest_runs import FAILED
-from replywatch.store.models import Lead, Match, NotifyDelivery, Quarantine, SourceLease, SourceState
-from replywatch.store.outbox import FAILED as GAVE_UP
-from replywatch.store.outbox import PENDING
+from replywatch.store.models import Lead, Match, Quarantine, SourceLease, SourceState
 
 DEFAULT_STALL_S = 3 * 60 + 60  # three default intervals and the default grace ([daemon] config)
 
@@ -79,20 +78,8 @@ def source_health(
 def notify_health(session: Session, now: datetime) -> list[dict[str, Any]]:
     """Per notification target with anything waiting or lost: deliveries pending, of those failing (being
     retried), and given up in the last 24 hours (those make `status` fail, as a failed digest does)."""
-    d = NotifyDelivery
-    day_ago = now - timedelta(hours=24)
-    stmt = (
-        select(
-            d.target,
-            func.sum(case((d.status == PENDING, 1), else_=0)),
-            func.sum(case((and_(d.status == PENDING, d.attempts > 0), 1), else_=0)),
-            func.sum(case((and_(d.status == GAVE_UP, d.last_attempt_at >= day_ago), 1), else_=0)),
-        )
-        .where(or_(d.status == PENDING, and_(d.status == GAVE_UP, d.last_attempt_at >= day_ago)))
-        .group_by(d.target)
-        .order_by(d.target)
-    )
     return [
-        {"target": target, "pending": int(p or 0), "failing": int(f or 0), "given_up_24h": int(g or 0)}
-        for target, p, f, g in session.execute(stmt)
+        {"target": s.target, "pending": s.pending, "failing": s.failing, "given_up_24h": s.failed_24h}
+        for s in target_states(session, now)
+        if s.pending or s.failed_24h
     ]

@@ -25,11 +25,12 @@ from replywatch.clock import now as clock_now
 from replywatch.config import NotifyConfig, Settings
 from replywatch.ingest.directory import open_directory
 from replywatch.notify.deliver import FIRST_RETRY, Notifier
+from replywatch.reports.notify import target_states
 from replywatch.sources.factory import build_source
 from replywatch.store import Sessions
 from replywatch.store.db import open_database
 from replywatch.store.models import NotifyDelivery, NotifyEvent
-from replywatch.store.outbox import replay, target_states
+from replywatch.store.outbox import replay
 
 SECRET = "whsec-0123456789abcdef"
 LEAD_KEYS = {
