@@ -54,3 +54,9 @@ def describe(exc: BaseException) -> str:
         return str(exc)
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def first_line(exc: BaseException) -> str:
+    """An error in one line for a log or a status: its message's first line, else its type's name."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from replywatch.clock import iso_z
 from replywatch.errors import ReplywatchError
-from replywatch.store.db import redact_url
+from replywatch.store.db import hide_secrets
 
 # Context a log call may carry (`extra={...}`): shown after the message, or as JSON fields.
 CONTEXT = ("source", "item", "lead", "status", "score", "owner", "digest")
@@ -27,9 +27,7 @@ class _Redacting(logging.Formatter):
         self.secrets = list(secrets)
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return redact_url(text)
+        return hide_secrets(text, self.secrets)
 
     def context(self, record: logging.LogRecord) -> dict[str, Any]:
         return {k: getattr(record, k) for k in CONTEXT if getattr(record, k, None) is not None}

@@ -27,6 +27,7 @@ from replywatch.daemon.sweep import Seen, sweep_recent
 from replywatch.daemon.watchdog import Watchdog
 from replywatch.daemon.worker import Shared, SourceWorker
 from replywatch.digest.schedule import send_due_digests
+from replywatch.errors import first_line
 from replywatch.ingest.directory import Directory, open_directory
 from replywatch.ingest.pipeline import Pipeline
 from replywatch.store import Sessions
@@ -153,7 +154,7 @@ class Daemon:
             rules = load_rules(self.rules_dir(settings))
             directory = self._directory(settings)
         except Exception as exc:  # an invalid file, or a database that refuses the new directory
-            log.error("reload refused, still running the previous configuration: %s", _line(exc))
+            log.error("reload refused, still running the previous configuration: %s", first_line(exc))
             return gen
         log.info("reloading configuration and rules")
         if self.log_handler is not None:
@@ -169,7 +170,7 @@ class Daemon:
             try:
                 lost = shared.leases.renew(shared.held_now())
             except Exception as exc:
-                log.warning("could not renew leases: %s", _line(exc))
+                log.warning("could not renew leases: %s", first_line(exc))
                 continue
             if lost:
                 log.warning("lease lost to another daemon: %s", ", ".join(sorted(lost)))
@@ -197,11 +198,11 @@ class Daemon:
                         extra={"digest": o.scope},
                     )
             except Exception as exc:
-                log.error("digest schedule failed: %s", _line(exc))
+                log.error("digest schedule failed: %s", first_line(exc))
             try:
                 seen = sweep_recent(shared.sessions, settings, gen.directory, gen.rules.policy, now(), seen)
             except Exception as exc:
-                log.error("re-matching sweep failed: %s", _line(exc))
+                log.error("re-matching sweep failed: %s", first_line(exc))
             shared.stop.wait(settings.daemon.housekeeping_seconds)
 
     def _notify(self, gen: Generation) -> None:
@@ -221,15 +222,10 @@ class Daemon:
                 try:
                     raise_alerts(shared.sessions, settings, gen.directory, now())
                 except Exception as exc:
-                    log.error("alert check failed: %s", _line(exc))
+                    log.error("alert check failed: %s", first_line(exc))
             try:
                 busy = notifier.deliver_due(now).attempted > 0
             except Exception as exc:
-                log.error("notification delivery failed: %s", _line(exc))
+                log.error("notification delivery failed: %s", first_line(exc))
                 busy = False
             shared.stop.wait(0 if busy else NOTIFY_POLL_S)
-
-
-def _line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

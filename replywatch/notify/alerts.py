@@ -27,7 +27,7 @@ from replywatch.ingest.directory import Directory, StoreInfo
 from replywatch.store import Session, Sessions, outbox
 from replywatch.store import alerts as rows
 from replywatch.store.alerts import Outage, SourceHealth, StaleReviews, UntouchedLead
-from replywatch.store.db import redact_url, secrets_of
+from replywatch.store.db import hide_secrets, secrets_of
 
 # A lead's untouched alert goes in (and out) before its escalation, a source's recovery before its next
 # outage.
@@ -231,9 +231,7 @@ def error_line(state: SourceHealth, secrets: Sequence[str]) -> str:
         line = f"not polled since {iso_z(state.last_attempt_at)}"
     if state.paused:
         line = f"paused (fix the configuration, then reload): {line}"
-    for secret in secrets:
-        line = line.replace(secret, "***")
-    return redact_url(line)[:_ERROR_LENGTH]
+    return hide_secrets(line, secrets)[:_ERROR_LENGTH]
 
 
 def _unpolled_limit(settings: Settings, cfg: SourceConfig) -> timedelta:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from replywatch.config import NotifyConfig, Settings, SmtpConfig
-from replywatch.errors import ReplywatchError
+from replywatch.errors import ReplywatchError, first_line
 from replywatch.ingest.directory import Directory
 from replywatch.store import Sessions, outbox
 
@@ -119,7 +119,7 @@ class Notifier:
         try:
             self.send(target, claimed.body(), self.settings.digest.smtp, info.zone if info else UTC)
         except ReplywatchError as exc:
-            reason = _line(exc)
+            reason = first_line(exc)
         except Exception as exc:  # a fault of ours must not stop delivery of the rest
             log.exception("notify %s: unexpected error delivering %s", target.name, claimed.event_id)
             reason = f"internal error: {type(exc).__name__}"
@@ -160,8 +160,3 @@ class Notifier:
 
 def _hours(span: timedelta) -> str:
     return f"{span.total_seconds() / 3600:.1f} h"
-
-
-def _line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -27,6 +27,7 @@ from replywatch.config import NotifyConfig, SmtpConfig
 from replywatch.digest.send import send_mail
 from replywatch.errors import ReplywatchError
 from replywatch.notify.wording import Wording, describe, one_line
+from replywatch.store.db import hide_secrets
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def deliver(target: NotifyConfig, body: Mapping[str, Any], *, smtp: SmtpConfig, 
         else:
             _post_json(target, teams_payload(describe(body, zone)))
     except ReplywatchError as exc:  # ConfigError (a secret that cannot be read), SMTP, DeliveryError
-        raise DeliveryError(_scrub(str(exc), _secrets(target, smtp))) from None
+        raise DeliveryError(hide_secrets(str(exc), _secrets(target, smtp))) from None
 
 
 def _webhook(target: NotifyConfig, body: Mapping[str, Any]) -> None:
@@ -184,13 +185,6 @@ def _secrets(target: NotifyConfig, smtp: SmtpConfig) -> list[str]:
         if parts:
             found += [url, parts.path, parts.query]
     return [s for s in found if len(s) >= 4 and s != "/" and not s.startswith("unreadable: ")]
-
-
-def _scrub(message: str, secrets: list[str]) -> str:
-    """The message with any secret cut out: our messages are built not to hold one; this makes sure."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        message = message.replace(secret, "[hidden]")
-    return message
 
 
 # --- Slack ------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +54,15 @@ _URL_QUERY_SECRET = re.compile(r"([?&][a-z_]*(?:password|passwd|secret|token)[a-
 def redact_url(url: str) -> str:
     """A database URL, or any text holding one, with every credential hidden, for messages and logs."""
     return _URL_QUERY_SECRET.sub(r"\1***", _URL_USERINFO.sub(r"\1***@", url))
+
+
+def hide_secrets(text: str, secrets: Iterable[str]) -> str:
+    """Text for a log line, an error or an event with every one of these secrets replaced by `***`
+    (longest first: one may hold another) and any credential a URL in it carries hidden (redact_url)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    return redact_url(text)
 
 
 def url_password(url: str) -> str | None:
